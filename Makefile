@@ -1,0 +1,38 @@
+# tagflow — build and test.
+#   make test     install test dependencies, then vet, check formatting, run every test
+#                 (race detector on) and a short run of every fuzz target
+#   make bench    run the benchmarks recorded in BENCHMARKS.md
+GO ?= go
+FUZZTIME ?= 10s
+PKGS := ./...
+
+.PHONY: all build test testdeps vet fmt-check unit fuzz bench clean
+
+all: build
+
+build:
+	$(GO) build -o bin/tagflow ./cmd/tagflow
+
+testdeps:
+	hack/testdeps.sh
+
+vet:
+	$(GO) vet $(PKGS)
+
+fmt-check:
+	@out="$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))"; \
+	if [ -n "$$out" ]; then echo "not gofmt-formatted:"; echo "$$out"; exit 1; fi
+
+unit:
+	$(GO) test -race -timeout 30m $(PKGS)
+
+fuzz:
+	FUZZTIME=$(FUZZTIME) hack/fuzz.sh
+
+test: testdeps vet fmt-check unit fuzz
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 3x $(PKGS)
+
+clean:
+	rm -rf bin
