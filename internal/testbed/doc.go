@@ -1,0 +1,8 @@
+// Package testbed starts real servers for tests: today the CNCF distribution registry
+// (Debian's docker-registry), later git and Gitea. Each helper writes its configuration into
+// t.TempDir(), picks a free loopback port, waits until the server answers, captures its log
+// (printing the tail when the test fails) and stops it in t.Cleanup.
+//
+// A missing server is a skip, unless TAGFLOW_INTEGRATION=required (as .ci/run sets it), in
+// which case it is a failure: see Need.
+package testbed

@@ -1,0 +1,284 @@
+package scanner
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// RetryPolicy says how a request that failed for a passing reason is retried: HTTP 408,
+// 429 and 5xx (but 501 and 505), a refused or reset connection, and a request that timed
+// out. Only GET and HEAD requests are retried, so a request body never has to be replayed;
+// the scanner sends nothing else except OAuth token POSTs, which are not retried.
+// Zero fields mean the defaults.
+type RetryPolicy struct {
+	// MaxAttempts bounds the attempts of one request, the first included; zero means 4, one
+	// turns retries off.
+	MaxAttempts int
+	// MinBackoff is the wait after the first failure; it doubles after each further one,
+	// up to MaxBackoff. The wait is jittered to between half and all of that. Zero means
+	// 500 ms and 30 s.
+	MinBackoff time.Duration
+	MaxBackoff time.Duration
+	// MaxRetryAfter bounds how long the scanner obeys a Retry-After header (seconds or an
+	// HTTP date), which replaces the backoff when present. A registry that asks for a longer
+	// wait gets no retry: its answer is returned. Zero means 60 s.
+	MaxRetryAfter time.Duration
+}
+
+func (p RetryPolicy) withDefaults() RetryPolicy {
+	if p.MaxAttempts <= 0 {
+		p.MaxAttempts = 4
+	}
+	if p.MinBackoff <= 0 {
+		p.MinBackoff = 500 * time.Millisecond
+	}
+	if p.MaxBackoff <= 0 {
+		p.MaxBackoff = 30 * time.Second
+	}
+	p.MaxBackoff = max(p.MaxBackoff, p.MinBackoff)
+	if p.MaxRetryAfter <= 0 {
+		p.MaxRetryAfter = 60 * time.Second
+	}
+	return p
+}
+
+// backoff returns the jittered wait after the n-th failed attempt (n >= 1).
+func (p RetryPolicy) backoff(n int) time.Duration {
+	d := p.MinBackoff
+	for i := 1; i < n && d < p.MaxBackoff; i++ {
+		d *= 2
+	}
+	d = min(d, p.MaxBackoff)
+	return d/2 + rand.N(d/2+1)
+}
+
+// limits are one registry's: at most cap(sem) requests in flight, and a token bucket.
+type limits struct {
+	sem  chan struct{}
+	rate *rate.Limiter
+}
+
+// maxBufferedBody is the largest response body that the limiting transport reads before
+// it returns the response. Every body the scanner fetches (tag lists, manifests, image
+// configs) is far smaller; a larger one is streamed and holds its concurrency slot until
+// it is read to the end or closed.
+const maxBufferedBody = 16 << 20
+
+// limitedTransport is the scanner's http.RoundTripper under go-containerregistry's auth
+// transports: it applies the registry's concurrency and rate limits to every attempt,
+// bounds each attempt with a timeout, and retries as its RetryPolicy says. It reads each
+// response body before returning (up to maxBufferedBody), so that the concurrency slot
+// covers the whole exchange, the timeout covers the body, and a connection that dies
+// mid-body is retried like any other failure.
+type limitedTransport struct {
+	next     http.RoundTripper
+	registry string
+	limits   *limits
+	retry    RetryPolicy
+	timeout  time.Duration
+	log      *slog.Logger
+}
+
+func (t *limitedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx := req.Context()
+	idempotent := (req.Method == http.MethodGet || req.Method == http.MethodHead) &&
+		(req.Body == nil || req.Body == http.NoBody)
+	for attempt := 1; ; attempt++ {
+		resp, err := t.attempt(req)
+		if !idempotent || attempt >= t.retry.MaxAttempts || ctx.Err() != nil {
+			return resp, err
+		}
+		var wait time.Duration
+		switch {
+		case err != nil:
+			if !retryableNetError(err) {
+				return nil, err
+			}
+			wait = t.retry.backoff(attempt)
+		case retryableStatus(resp.StatusCode):
+			wait = t.retry.backoff(attempt)
+			if ra, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+				if ra > t.retry.MaxRetryAfter {
+					return resp, nil
+				}
+				wait = ra + rand.N(min(ra/10, time.Second)+1)
+			}
+		default:
+			return resp, nil
+		}
+		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait {
+			return resp, err
+		}
+		if t.log != nil {
+			args := []any{"registry", t.registry, "method", req.Method, "path", req.URL.Path, "attempt", attempt, "wait", wait}
+			if err != nil {
+				args = append(args, "error", err.Error())
+			} else {
+				args = append(args, "status", resp.StatusCode)
+			}
+			t.log.DebugContext(ctx, "retrying registry request", args...)
+		}
+		if resp != nil {
+			resp.Body.Close()
+		}
+		timer := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return nil, ctx.Err()
+		case <-timer.C:
+		}
+	}
+}
+
+// attempt sends req once within the limits and the per-attempt timeout.
+func (t *limitedTransport) attempt(req *http.Request) (*http.Response, error) {
+	ctx := req.Context()
+	select {
+	case t.limits.sem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	release := func() { <-t.limits.sem }
+	if err := t.limits.rate.Wait(ctx); err != nil {
+		release()
+		return nil, err
+	}
+
+	actx, cancel := context.WithTimeout(ctx, t.timeout)
+	done := func() { cancel(); release() }
+	resp, err := t.next.RoundTrip(req.WithContext(actx))
+	if err != nil {
+		done()
+		return nil, t.timedOut(ctx, actx, err)
+	}
+	if req.Method == http.MethodHead || resp.Body == nil || resp.Body == http.NoBody {
+		done()
+		return resp, nil
+	}
+	buf, err := io.ReadAll(io.LimitReader(resp.Body, maxBufferedBody+1))
+	if err != nil {
+		resp.Body.Close()
+		done()
+		return nil, t.timedOut(ctx, actx, err)
+	}
+	if len(buf) > maxBufferedBody {
+		resp.Body = &streamedBody{Reader: io.MultiReader(bytes.NewReader(buf), resp.Body), body: resp.Body, done: done}
+		return resp, nil
+	}
+	resp.Body.Close()
+	done()
+	resp.Body = io.NopCloser(bytes.NewReader(buf))
+	return resp, nil
+}
+
+// timedOut names the per-attempt timeout when it, not the caller's context, ended err.
+func (t *limitedTransport) timedOut(ctx, actx context.Context, err error) error {
+	if ctx.Err() == nil && errors.Is(actx.Err(), context.DeadlineExceeded) {
+		return &timeoutError{after: t.timeout, err: err}
+	}
+	return err
+}
+
+type timeoutError struct {
+	after time.Duration
+	err   error
+}
+
+func (e *timeoutError) Error() string   { return fmt.Sprintf("no answer within %s", e.after) }
+func (e *timeoutError) Unwrap() error   { return e.err }
+func (e *timeoutError) Timeout() bool   { return true }
+func (e *timeoutError) Temporary() bool { return true }
+
+// streamedBody releases the concurrency slot and the attempt's context at the first of
+// EOF, a read error, or Close.
+type streamedBody struct {
+	io.Reader
+	body io.Closer
+	done func()
+	once bool
+}
+
+func (b *streamedBody) Read(p []byte) (int, error) {
+	n, err := b.Reader.Read(p)
+	if err != nil {
+		b.finish()
+	}
+	return n, err
+}
+
+func (b *streamedBody) Close() error {
+	err := b.body.Close()
+	b.finish()
+	return err
+}
+
+func (b *streamedBody) finish() {
+	if !b.once {
+		b.once = true
+		b.done()
+	}
+}
+
+func retryableStatus(code int) bool {
+	switch {
+	case code == http.StatusRequestTimeout, code == http.StatusTooManyRequests:
+		return true
+	case code == http.StatusNotImplemented, code == http.StatusHTTPVersionNotSupported:
+		return false
+	default:
+		return code >= 500 && code < 600
+	}
+}
+
+// retryableNetError reports failures of the connection rather than of the request: refused
+// (a registry restarting), reset or cut short, or timed out.
+func retryableNetError(err error) bool {
+	if errors.Is(err, context.Canceled) {
+		return false
+	}
+	for _, target := range []error{io.ErrUnexpectedEOF, io.EOF, syscall.ECONNREFUSED, syscall.ECONNRESET, syscall.ECONNABORTED, syscall.EPIPE, net.ErrClosed} {
+		if errors.Is(err, target) {
+			return true
+		}
+	}
+	var te *timeoutError
+	if errors.As(err, &te) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// parseRetryAfter reads a Retry-After header: delay-seconds or an HTTP date (RFC 9110
+// §10.2.3). A date in the past means no wait.
+func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if secs < 0 {
+			return 0, false
+		}
+		const maxSecs = int64(1<<63-1) / int64(time.Second)
+		return time.Duration(min(secs, maxSecs)) * time.Second, true
+	}
+	if at, err := http.ParseTime(v); err == nil {
+		return max(at.Sub(now), 0), true
+	}
+	return 0, false
+}
