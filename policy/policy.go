@@ -1,0 +1,335 @@
+package policy
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/Masterminds/semver/v3"
+)
+
+// Policy is a validated Spec, ready to pick tags. It is immutable and safe for concurrent use.
+type Policy struct {
+	order  order
+	desc   bool // alphabetical or numerical "desc"
+	semver string
+	rng    *semver.Constraints
+	anyPre bool        // rng can admit a prerelease
+	keyer  *rangeKeyer // nil when the range is too complex to key
+
+	filterSpec *Filter // as given, for String; nil when unset
+	filter     filter
+	minAge     time.Duration
+	hold       *Hold // a copy; nil when unset
+}
+
+type order int
+
+const (
+	orderSemVer order = iota + 1
+	orderAlphabetical
+	orderNumerical
+	orderNewestBuild
+)
+
+// Facts is what a caller knows about single tags, typically from the store. It is only
+// consulted for what the policy needs: see NeedsFirstSeen and NeedsCreated.
+type Facts interface {
+	// FirstSeen reports when tag was first seen in the repository; false if unknown.
+	FirstSeen(tag string) (time.Time, bool)
+	// Created reports when the image tag points to was built; false if unknown.
+	Created(tag string) (time.Time, bool)
+}
+
+// Inputs are the facts and the clock a selection runs against.
+type Inputs struct {
+	// Facts answers FirstSeen (for minAge) and Created (for newestBuild). Nil: nothing is
+	// known, which is an error (ErrNeedsFacts) for a policy that needs either.
+	Facts Facts
+	// Now is the time minAge and a hold's expiry are measured against. Zero: time.Now().
+	Now time.Time
+}
+
+// Result is the outcome of Select, with how many tags passed each stage. The counts are
+// filled in on ErrNoMatch and ErrHeldTagMissing too.
+type Result struct {
+	// Tag is the winner; empty on error.
+	Tag string
+	// Considered is the number of tags given.
+	Considered int
+	// Matched is how many of them matched filterTags (all of them without a filter).
+	Matched int
+	// Aged is how many of those passed minAge (all of them without minAge).
+	Aged int
+	// Ranked is how many of those the ordering could place: valid versions for semver
+	// (whether in range or not), numbers for numerical, tags with a known creation time for
+	// newestBuild, every tag for alphabetical.
+	Ranked int
+	// Held is true when an active hold decided the winner.
+	Held bool
+	// WithoutHold is, when Held, the tag the policy would pick without the hold; empty if
+	// none would match.
+	WithoutHold string
+}
+
+// ranker keeps the best tag offered so far under one ordering.
+type ranker interface {
+	offer(tag, value string)
+	winner() (string, bool)
+	count() int
+}
+
+// New validates spec and compiles it. Every problem is reported here, as a *SpecError that
+// matches ErrInvalidSpec and names the field and the bad value in one line.
+func New(spec Spec) (*Policy, error) {
+	var set []string
+	if spec.SemVer != "" {
+		set = append(set, "semver")
+	}
+	if spec.Alphabetical != "" {
+		set = append(set, "alphabetical")
+	}
+	if spec.Numerical != "" {
+		set = append(set, "numerical")
+	}
+	if spec.NewestBuild {
+		set = append(set, "newestBuild")
+	}
+	switch len(set) {
+	case 0:
+		return nil, &SpecError{Reason: "no ordering: set one of semver, alphabetical, numerical, newestBuild"}
+	case 1:
+	default:
+		return nil, &SpecError{Reason: fmt.Sprintf("several orderings (%s): set exactly one", strings.Join(set, ", "))}
+	}
+
+	p := &Policy{}
+	var err error
+	switch {
+	case spec.SemVer != "":
+		p.order, p.semver = orderSemVer, spec.SemVer
+		if p.rng, err = semver.NewConstraint(spec.SemVer); err != nil {
+			return nil, &SpecError{Field: "semver", Value: spec.SemVer, Reason: "not a valid range", Err: err}
+		}
+		p.anyPre = rangeAdmitsPrereleases(p.rng)
+		p.keyer = newRangeKeyer(p.rng)
+	case spec.Alphabetical != "":
+		p.order = orderAlphabetical
+		if p.desc, err = parseDirection("alphabetical", spec.Alphabetical); err != nil {
+			return nil, err
+		}
+	case spec.Numerical != "":
+		p.order = orderNumerical
+		if p.desc, err = parseDirection("numerical", spec.Numerical); err != nil {
+			return nil, err
+		}
+	default:
+		p.order = orderNewestBuild
+	}
+
+	if p.filter, err = compileFilter(spec.FilterTags); err != nil {
+		return nil, err
+	}
+	if spec.FilterTags != nil && (spec.FilterTags.Pattern != "" || spec.FilterTags.Extract != "") {
+		f := *spec.FilterTags
+		p.filterSpec = &f
+		if p.order == orderNewestBuild && f.Extract != "" {
+			return nil, &SpecError{Field: "filterTags.extract", Value: f.Extract, Reason: "has no effect with newestBuild, which orders by creation time"}
+		}
+	}
+
+	if spec.MinAge < 0 {
+		return nil, &SpecError{Field: "minAge", Value: spec.MinAge.String(), Reason: "must not be negative"}
+	}
+	p.minAge = spec.MinAge
+
+	if h := spec.Hold; h != nil {
+		if h.Tag == "" {
+			return nil, &SpecError{Field: "hold.tag", Reason: "required when hold is set"}
+		}
+		if strings.TrimSpace(h.Reason) == "" {
+			return nil, &SpecError{Field: "hold.reason", Reason: fmt.Sprintf("required when hold is set (say why %q is pinned)", h.Tag)}
+		}
+		held := *h
+		p.hold = &held
+	}
+	return p, nil
+}
+
+func parseDirection(field, s string) (desc bool, err error) {
+	switch s {
+	case "asc":
+		return false, nil
+	case "desc":
+		return true, nil
+	}
+	return false, &SpecError{Field: field, Value: s, Reason: `want "asc" or "desc"`}
+}
+
+// NeedsCreated reports whether Select needs Facts.Created: the policy is newestBuild.
+func (p *Policy) NeedsCreated() bool { return p.order == orderNewestBuild }
+
+// NeedsFirstSeen reports whether Select needs Facts.FirstSeen: the policy has a minAge.
+func (p *Policy) NeedsFirstSeen() bool { return p.minAge > 0 }
+
+// Latest returns the winner among tags for a policy that needs no facts (see NeedsCreated and
+// NeedsFirstSeen; others get ErrNeedsFacts). A hold's expiry is measured against time.Now().
+// It is the Flux Policer contract.
+func (p *Policy) Latest(tags []string) (string, error) {
+	res, err := p.Select(tags, Inputs{})
+	if err != nil {
+		return "", err
+	}
+	return res.Tag, nil
+}
+
+// Select picks the winner among tags. Tags pass through filterTags, then minAge, then the
+// ordering; an active hold overrides the outcome. The result never depends on the order of
+// tags: ties go to the greatest tag in byte order.
+//
+// Errors wrap ErrNeedsFacts (the policy needs facts, in.Facts is nil), ErrHeldTagMissing
+// (an active hold names a tag not among tags) or ErrNoMatch (no tag survived; the message
+// gives the count at each stage).
+func (p *Policy) Select(tags []string, in Inputs) (Result, error) {
+	if in.Facts == nil {
+		if p.NeedsCreated() {
+			return Result{}, fmt.Errorf("%w: newestBuild needs image creation times, and no facts were given", ErrNeedsFacts)
+		}
+		if p.NeedsFirstSeen() {
+			return Result{}, fmt.Errorf("%w: minAge %s needs first-seen times, and no facts were given", ErrNeedsFacts, p.minAge)
+		}
+	}
+	now := in.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	holding := p.hold != nil && (p.hold.Until.IsZero() || p.hold.Until.After(now))
+	heldFound := false
+
+	r := p.newRanker(in.Facts)
+	res := Result{Considered: len(tags)}
+	var sc scratch
+	for _, tag := range tags {
+		if holding && tag == p.hold.Tag {
+			heldFound = true
+		}
+		value, ok := p.filter.apply(tag, &sc)
+		if !ok {
+			continue
+		}
+		res.Matched++
+		if p.minAge > 0 {
+			seen, ok := in.Facts.FirstSeen(tag)
+			if !ok || seen.Add(p.minAge).After(now) {
+				continue
+			}
+		}
+		res.Aged++
+		r.offer(tag, value)
+	}
+	res.Ranked = r.count()
+	winner, found := r.winner()
+
+	if holding {
+		if !heldFound {
+			return res, fmt.Errorf("%w: %q is not in the tag set (considered %d tags)", ErrHeldTagMissing, p.hold.Tag, len(tags))
+		}
+		res.Tag, res.Held, res.WithoutHold = p.hold.Tag, true, winner
+		return res, nil
+	}
+	if !found {
+		return res, p.noMatch(res)
+	}
+	res.Tag = winner
+	return res, nil
+}
+
+func (p *Policy) newRanker(facts Facts) ranker {
+	switch p.order {
+	case orderSemVer:
+		return &semverRanker{c: p.rng, anyPre: p.anyPre, keyer: p.keyer}
+	case orderAlphabetical:
+		return &alphabeticalRanker{desc: p.desc}
+	case orderNumerical:
+		return &numericalRanker{desc: p.desc}
+	default:
+		return &newestBuildRanker{facts: facts}
+	}
+}
+
+// noMatch builds the ErrNoMatch error: the ordering, then the count at each stage in use.
+func (p *Policy) noMatch(res Result) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s (considered %d %s", p.ordering(), res.Considered, plural(res.Considered, "tag", "tags"))
+	if p.filterSpec != nil {
+		fmt.Fprintf(&b, ", %d matched the filter", res.Matched)
+	}
+	if p.minAge > 0 {
+		fmt.Fprintf(&b, ", %d passed minAge %s", res.Aged, p.minAge)
+	}
+	switch p.order {
+	case orderSemVer:
+		fmt.Fprintf(&b, ", %d %s semver", res.Ranked, plural(res.Ranked, "was", "were"))
+		if res.Ranked > 0 {
+			b.WriteString(", none in range")
+		}
+	case orderNumerical:
+		fmt.Fprintf(&b, ", %d %s", res.Ranked, plural(res.Ranked, "was a number", "were numbers"))
+	case orderNewestBuild:
+		fmt.Fprintf(&b, ", %d had a known creation time", res.Ranked)
+	}
+	b.WriteString(")")
+	return fmt.Errorf("%w %s", ErrNoMatch, oneLine(b.String()))
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// ordering describes the ordering for messages, e.g. `semver range "^1.0"`.
+func (p *Policy) ordering() string {
+	switch p.order {
+	case orderSemVer:
+		return fmt.Sprintf("semver range %q", p.semver)
+	case orderAlphabetical:
+		return fmt.Sprintf("alphabetical order %q", direction(p.desc))
+	case orderNumerical:
+		return fmt.Sprintf("numerical order %q", direction(p.desc))
+	default:
+		return "newestBuild"
+	}
+}
+
+func direction(desc bool) string {
+	if desc {
+		return "desc"
+	}
+	return "asc"
+}
+
+// String describes the policy on one line, e.g.
+// `semver range "^1.0", filterTags pattern "^v(?P<v>.*)$" extract "$v", minAge 1h0m0s`.
+func (p *Policy) String() string {
+	parts := []string{p.ordering()}
+	if f := p.filterSpec; f != nil {
+		s := fmt.Sprintf("filterTags pattern %q", f.Pattern)
+		if f.Extract != "" {
+			s += fmt.Sprintf(" extract %q", f.Extract)
+		}
+		parts = append(parts, s)
+	}
+	if p.minAge > 0 {
+		parts = append(parts, "minAge "+p.minAge.String())
+	}
+	if h := p.hold; h != nil {
+		s := fmt.Sprintf("hold %q", h.Tag)
+		if !h.Until.IsZero() {
+			s += " until " + h.Until.UTC().Format(time.RFC3339)
+		}
+		parts = append(parts, s)
+	}
+	return strings.Join(parts, ", ")
+}
