@@ -1,11 +1,155 @@
 package main
 
 import (
-	"errors"
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/tagflow/tagflow/policy"
 )
 
+// defaultSemVer is the range used when no ordering flag is given: the highest stable version.
+const defaultSemVer = "*"
+
+type latestOptions struct {
+	image        string
+	tagsFrom     string
+	semver       string
+	alphabetical string
+	numerical    string
+	filterTags   string
+	extract      string
+}
+
 func newLatestCmd() *cobra.Command {
-	return &cobra.Command{Use: "latest", RunE: func(*cobra.Command, []string) error { return errors.New("not implemented") }}
+	var o latestOptions
+	cmd := &cobra.Command{
+		Use:   "latest (IMAGE | --tags-from FILE|-)",
+		Short: "Print the tag an image policy picks",
+		Long: `Print the tag an image policy picks, out of the tags of IMAGE (listed from its registry) or
+of a file with one tag a line ("-" reads standard input; blank lines and lines starting
+with # are ignored).
+
+At most one ordering: --semver RANGE, --alphabetical asc|desc or --numerical asc|desc.
+Without one, --semver '` + defaultSemVer + `' picks the highest stable version. --filter-tags keeps
+the tags its regular expression matches; --extract orders them by a value built from its
+named groups ($name).`,
+		Example: `  tagflow latest ghcr.io/fluxcd/flux-cli --semver '^2.0'
+  tagflow latest --tags-from tags.txt --filter-tags '^main-[a-f0-9]+-(?P<ts>[0-9]+)' --extract '$ts' --numerical asc
+  crane ls nginx | tagflow latest --tags-from - --semver '~1.27'`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				o.image = args[0]
+			}
+			return runLatest(cmd.Context(), cmd.OutOrStdout(), cmd.InOrStdin(), o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.tagsFrom, "tags-from", "", "read tags from FILE, one a line (- for standard input) instead of a registry")
+	f.StringVar(&o.semver, "semver", "", "semantic version range, e.g. '^1.0' or '>=1.2.0 <2'")
+	f.StringVar(&o.alphabetical, "alphabetical", "", "order tags alphabetically: asc picks the last, desc the first")
+	f.StringVar(&o.numerical, "numerical", "", "order tags as numbers: asc picks the greatest, desc the least")
+	f.StringVar(&o.filterTags, "filter-tags", "", "regular expression a tag must match")
+	f.StringVar(&o.extract, "extract", "", "template of the value to order by, from --filter-tags groups ($name)")
+	return cmd
+}
+
+func runLatest(ctx context.Context, w io.Writer, stdin io.Reader, o latestOptions) error {
+	spec, err := o.spec()
+	if err != nil {
+		return err
+	}
+	p, err := policy.New(spec)
+	if err != nil {
+		return usageError{err}
+	}
+	tags, err := o.tags(ctx, stdin)
+	if err != nil {
+		return err
+	}
+	tag, err := p.Latest(tags)
+	if err != nil {
+		return fmt.Errorf("%s: %w", o.source(), err)
+	}
+	_, err = fmt.Fprintln(w, tag)
+	return err
+}
+
+// spec turns the flags into a policy, or a usage error when they contradict each other.
+func (o latestOptions) spec() (policy.Spec, error) {
+	orderings := 0
+	for _, v := range []string{o.semver, o.alphabetical, o.numerical} {
+		if v != "" {
+			orderings++
+		}
+	}
+	switch {
+	case (o.image == "") == (o.tagsFrom == ""):
+		return policy.Spec{}, usagef("give either IMAGE or --tags-from, not both or neither")
+	case orderings > 1:
+		return policy.Spec{}, usagef("--semver, --alphabetical and --numerical exclude each other")
+	case o.extract != "" && o.filterTags == "":
+		return policy.Spec{}, usagef("--extract needs --filter-tags")
+	}
+	spec := policy.Spec{SemVer: o.semver, Alphabetical: o.alphabetical, Numerical: o.numerical}
+	if orderings == 0 {
+		spec.SemVer = defaultSemVer
+	}
+	if o.filterTags != "" {
+		spec.FilterTags = &policy.Filter{Pattern: o.filterTags, Extract: o.extract}
+	}
+	return spec, nil
+}
+
+func (o latestOptions) source() string {
+	switch {
+	case o.image != "":
+		return o.image
+	case o.tagsFrom == "-":
+		return "standard input"
+	default:
+		return o.tagsFrom
+	}
+}
+
+func (o latestOptions) tags(ctx context.Context, stdin io.Reader) ([]string, error) {
+	if o.image != "" {
+		return listTags(ctx, o.image, false, "")
+	}
+	r := stdin
+	if o.tagsFrom != "-" {
+		f, err := os.Open(o.tagsFrom)
+		if err != nil {
+			return nil, fmt.Errorf("reading tags: %w", err)
+		}
+		defer f.Close()
+		r = f
+	}
+	tags, err := readTags(r)
+	if err != nil {
+		return nil, fmt.Errorf("reading tags from %s: %w", o.source(), err)
+	}
+	return tags, nil
+}
+
+// readTags reads one tag a line, ignoring surrounding white space, blank lines and lines
+// starting with #.
+func readTags(r io.Reader) ([]string, error) {
+	var tags []string
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64*1024), 1024*1024)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		tags = append(tags, line)
+	}
+	return tags, sc.Err()
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -67,7 +68,14 @@ func usageArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
 // execute runs the CLI with args and returns the process exit status. Errors are written to
 // stderr as one line.
 func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return executeIO(ctx, args, os.Stdin, stdout, stderr)
+}
+
+// executeIO is execute with the standard input that commands such as
+// "latest --tags-from -" read.
+func executeIO(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root := newRootCmd(stdout, stderr)
+	root.SetIn(stdin)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	if err == nil {
