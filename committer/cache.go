@@ -1,0 +1,253 @@
+package committer
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	git "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/config"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/transport"
+)
+
+const (
+	// completeMarker, inside .git, is written only after a clone finished; a cache
+	// directory without it is half-written and cloned again.
+	completeMarker = "tagflow-clone-complete"
+)
+
+// clone is one cached clone.
+type clone struct {
+	dir    string
+	repo   *git.Repository
+	wt     *git.Worktree
+	cloned bool
+}
+
+// cacheDir returns the cache directory for a remote and branch: a hash of the redacted URL
+// and the branch, so no credential reaches the file system.
+func (c *Committer) cacheDir(rem *remote, branch string) string {
+	sum := sha256.Sum256([]byte(rem.redacted + "\x00" + branch))
+	return filepath.Join(c.dir, hex.EncodeToString(sum[:16]))
+}
+
+// openOrClone opens the cached clone for req, or clones it when it is missing, corrupt or
+// half-written.
+func (c *Committer) openOrClone(ctx context.Context, req *Request, rem *remote) (*clone, error) {
+	dir := c.cacheDir(rem, req.Branch)
+	cl, reason := openCache(dir, rem.url, req.Branch)
+	if cl != nil {
+		return cl, nil
+	}
+	if reason != "" {
+		c.log.WarnContext(ctx, "clone cache unusable, cloning again",
+			"automation", req.Automation.String(), "remote", rem.redacted, "dir", dir, "reason", reason)
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return nil, fmt.Errorf("automation %s: removing clone cache %s: %w", req.Automation, dir, err)
+	}
+	c.log.InfoContext(ctx, "cloning", "automation", req.Automation.String(), "remote", rem.redacted, "branch", req.Branch, "depth", c.depth)
+	repo, err := git.PlainCloneContext(ctx, dir, false, &git.CloneOptions{
+		URL:           rem.url,
+		Auth:          rem.auth,
+		RemoteName:    remoteName,
+		ReferenceName: plumbing.NewBranchReferenceName(req.Branch),
+		SingleBranch:  true,
+		Depth:         c.depth,
+		Tags:          git.NoTags,
+	})
+	if err != nil {
+		_ = os.RemoveAll(dir)
+		var noRef git.NoMatchingRefSpecError
+		if errors.As(err, &noRef) || errors.Is(err, plumbing.ErrReferenceNotFound) {
+			return nil, fmt.Errorf("automation %s: cloning %s: branch %q: %w", req.Automation, rem.redacted, req.Branch, ErrBranchNotFound)
+		}
+		return nil, remoteError(req.Automation, "cloning", rem.redacted, err)
+	}
+	wt, err := repo.Worktree()
+	if err != nil {
+		_ = os.RemoveAll(dir)
+		return nil, fmt.Errorf("automation %s: opening worktree of new clone of %s: %w", req.Automation, rem.redacted, err)
+	}
+	cl = &clone{dir: dir, repo: repo, wt: wt, cloned: true}
+	if err := os.WriteFile(filepath.Join(dir, ".git", completeMarker), nil, 0o600); err != nil {
+		_ = os.RemoveAll(dir)
+		return nil, fmt.Errorf("automation %s: marking clone of %s complete: %w", req.Automation, rem.redacted, err)
+	}
+	return cl, nil
+}
+
+// openCache opens the clone in dir. It returns nil and "" when dir does not exist, and nil
+// and the reason when dir exists but cannot be trusted.
+func openCache(dir, url, branch string) (*clone, string) {
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		return nil, ""
+	}
+	gitDir := filepath.Join(dir, ".git")
+	if _, err := os.Stat(filepath.Join(gitDir, completeMarker)); err != nil {
+		return nil, "half-written: no completion marker"
+	}
+	for _, p := range []string{"HEAD", "objects", "refs"} {
+		if _, err := os.Stat(filepath.Join(gitDir, p)); err != nil {
+			return nil, "missing .git/" + p
+		}
+	}
+	repo, err := git.PlainOpen(dir)
+	if err != nil {
+		return nil, "open failed: " + err.Error()
+	}
+	rc, err := repo.Remote(remoteName)
+	if err != nil || len(rc.Config().URLs) == 0 || rc.Config().URLs[0] != url {
+		return nil, "remote URL differs"
+	}
+	ref, err := repo.Reference(plumbing.NewRemoteReferenceName(remoteName, branch), true)
+	if err != nil {
+		return nil, "missing remote-tracking branch"
+	}
+	commit, err := repo.CommitObject(ref.Hash())
+	if err != nil {
+		return nil, "missing objects: " + err.Error()
+	}
+	if _, err := commit.Tree(); err != nil {
+		return nil, "missing objects: " + err.Error()
+	}
+	wt, err := repo.Worktree()
+	if err != nil {
+		return nil, "no worktree: " + err.Error()
+	}
+	return &clone{dir: dir, repo: repo, wt: wt}, ""
+}
+
+// listHeads lists the remote's branches.
+func (j *job) listHeads(ctx context.Context) (map[plumbing.ReferenceName]plumbing.Hash, error) {
+	rc, err := j.clone.repo.Remote(remoteName)
+	if err != nil {
+		return nil, fmt.Errorf("automation %s: clone of %s has no remote: %w", j.req.Automation, j.rem.redacted, err)
+	}
+	refs, err := rc.ListContext(ctx, &git.ListOptions{Auth: j.rem.auth})
+	if err != nil {
+		return nil, remoteError(j.req.Automation, "listing branches of", j.rem.redacted, err)
+	}
+	heads := make(map[plumbing.ReferenceName]plumbing.Hash, len(refs))
+	for _, r := range refs {
+		if r.Name().IsBranch() && r.Type() == plumbing.HashReference {
+			heads[r.Name()] = r.Hash()
+		}
+	}
+	return heads, nil
+}
+
+// fetch makes sure head (the remote head of the checkout branch) is in the clone, fetching
+// only what is missing. Fetches after the first clone do not deepen a shallow clone.
+func (j *job) fetch(ctx context.Context, head plumbing.Hash) error {
+	repo := j.clone.repo
+	tracking := plumbing.NewRemoteReferenceName(remoteName, j.req.Branch)
+	if ref, err := repo.Reference(tracking, false); err == nil && ref.Hash() == head {
+		if _, err := repo.CommitObject(head); err == nil {
+			return nil
+		}
+	}
+	spec := config.RefSpec(fmt.Sprintf("+%s:%s", plumbing.NewBranchReferenceName(j.req.Branch), tracking))
+	err := repo.FetchContext(ctx, &git.FetchOptions{
+		RemoteName: remoteName,
+		RefSpecs:   []config.RefSpec{spec},
+		Auth:       j.rem.auth,
+		Tags:       git.NoTags,
+	})
+	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
+		return remoteError(j.req.Automation, "fetching", j.rem.redacted, err)
+	}
+	if _, err := repo.CommitObject(head); err != nil {
+		return fmt.Errorf("automation %s: fetching %s: head %s of %q still missing: %w", j.req.Automation, j.rem.redacted, head, j.req.Branch, err)
+	}
+	return nil
+}
+
+// checkout points the local branches at head, makes HEAD the branch that will receive the
+// commit, and brings the worktree to head: reset hard and untracked files removed. When HEAD
+// already is head, no earlier run was interrupted while touching the worktree, and the files
+// under the update path (scope) match head, the worktree is left alone: that keeps a run on
+// an unchanged remote from walking every file of a large repository.
+func (j *job) checkout(head plumbing.Hash, scope string) error {
+	cl := j.clone
+	target := j.req.Branch
+	if j.req.PushBranch != "" {
+		target = j.req.PushBranch
+	}
+	atHead := false
+	if ref, err := cl.repo.Head(); err == nil && ref.Hash() == head {
+		atHead = true
+	}
+	interrupted := cl.dirty()
+	refs := []*plumbing.Reference{
+		plumbing.NewHashReference(plumbing.NewBranchReferenceName(j.req.Branch), head),
+		plumbing.NewHashReference(plumbing.NewBranchReferenceName(target), head),
+		plumbing.NewSymbolicReference(plumbing.HEAD, plumbing.NewBranchReferenceName(target)),
+	}
+	for _, r := range refs {
+		if err := cl.repo.Storer.SetReference(r); err != nil {
+			return fmt.Errorf("automation %s: clone of %s: setting %s: %w", j.req.Automation, j.rem.redacted, r.Name(), err)
+		}
+	}
+	if err := cl.setDirty(); err != nil {
+		return fmt.Errorf("automation %s: clone of %s: %w", j.req.Automation, j.rem.redacted, err)
+	}
+	if atHead && !interrupted {
+		changes, err := changedFiles(cl.repo, cl.dir, scope, head)
+		if err == nil && len(changes) == 0 {
+			return nil
+		}
+	}
+	if err := cl.wt.Reset(&git.ResetOptions{Commit: head, Mode: git.HardReset}); err != nil {
+		return fmt.Errorf("automation %s: clone of %s: resetting to %s: %w", j.req.Automation, j.rem.redacted, head, err)
+	}
+	if err := cl.wt.Clean(&git.CleanOptions{Dir: true}); err != nil {
+		return fmt.Errorf("automation %s: clone of %s: removing untracked files: %w", j.req.Automation, j.rem.redacted, err)
+	}
+	return nil
+}
+
+// dirtyMarker, inside .git, exists while a run may have left the worktree or the index
+// different from HEAD (from before the reset until the commit). A clone that has it is
+// reset hard on the next run.
+const dirtyMarker = "tagflow-worktree-dirty"
+
+func (cl *clone) dirty() bool {
+	_, err := os.Stat(filepath.Join(cl.dir, ".git", dirtyMarker))
+	return err == nil
+}
+
+func (cl *clone) setDirty() error {
+	if err := os.WriteFile(filepath.Join(cl.dir, ".git", dirtyMarker), nil, 0o600); err != nil {
+		return fmt.Errorf("marking worktree in use: %w", err)
+	}
+	return nil
+}
+
+func (cl *clone) clearDirty() error {
+	if err := os.Remove(filepath.Join(cl.dir, ".git", dirtyMarker)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("marking worktree clean: %w", err)
+	}
+	return nil
+}
+
+// remoteError wraps an error from talking to the remote, turning refused credentials into
+// ErrAuthentication and an unknown host key into ErrUnknownHostKey.
+func remoteError(automation AutomationObject, step, redacted string, err error) error {
+	switch {
+	case errors.Is(err, transport.ErrAuthenticationRequired), errors.Is(err, transport.ErrAuthorizationFailed):
+		return fmt.Errorf("automation %s: %s: %w for %s (%s)", automation, step, ErrAuthentication, redacted, strings.TrimSpace(err.Error()))
+	case errors.Is(err, ErrUnknownHostKey):
+		return fmt.Errorf("automation %s: %s %s: %w", automation, step, redacted, err)
+	case errors.Is(err, transport.ErrRepositoryNotFound):
+		return fmt.Errorf("automation %s: %s %s: repository not found: %w", automation, step, redacted, err)
+	}
+	return fmt.Errorf("automation %s: %s %s: %w", automation, step, redacted, err)
+}

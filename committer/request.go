@@ -1,0 +1,175 @@
+package committer
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/go-git/go-git/v5/config"
+	"github.com/go-git/go-git/v5/plumbing"
+)
+
+// Update edits the files of a checked-out worktree. dir is the absolute path of the update
+// path inside the worktree (already validated not to escape it). It returns the value that
+// commit message templates see as .Changed (the setter's result), or an error.
+//
+// Update may run more than once in one Run: when a push is rejected, the committer fetches
+// the new head and calls it again on a fresh worktree.
+type Update func(ctx context.Context, dir string) (changed any, err error)
+
+// AutomationObject names the automation a run belongs to. Commit message templates see it
+// as .AutomationObject, as in Flux.
+type AutomationObject struct {
+	Namespace string
+	Name      string
+}
+
+// String returns "namespace/name", or just the name when there is no namespace.
+func (o AutomationObject) String() string {
+	if o.Namespace == "" {
+		return o.Name
+	}
+	return o.Namespace + "/" + o.Name
+}
+
+// Auth holds the credentials for a remote. The zero value means anonymous access. Which
+// fields apply depends on the URL's scheme.
+type Auth struct {
+	// Username and Password are HTTP basic auth. For a forge token, put the token in
+	// Password; an empty Username then becomes "git". Credentials in the URL's user
+	// information are used when these are empty.
+	Username string
+	Password string
+	// BearerToken, when set, is sent as "Authorization: Bearer" instead of basic auth.
+	BearerToken string
+
+	// SSHPrivateKey is a PEM or OpenSSH private key for ssh:// and scp-like URLs, with
+	// SSHPassphrase if it is encrypted. SSHUser defaults to the user of the URL, else "git".
+	SSHPrivateKey []byte
+	SSHPassphrase string
+	SSHUser       string
+	// KnownHosts is the content of a known_hosts file. It is required for SSH: an unknown
+	// host key is an error, never accepted.
+	KnownHosts []byte
+}
+
+// Signing configures commit signatures. Set at most one of OpenPGPKey and SSHKey; the
+// zero value leaves commits unsigned.
+type Signing struct {
+	// OpenPGPKey is an ASCII-armored OpenPGP private key; the first entity signs.
+	OpenPGPKey []byte
+	// SSHKey is an SSH private key in OpenSSH (or PEM) format: ed25519, ecdsa, or RSA of at
+	// least 2048 bits. The signature uses the "git" namespace, as git does.
+	SSHKey []byte
+	// Passphrase decrypts OpenPGPKey or SSHKey when it is encrypted.
+	Passphrase string
+}
+
+// Author is the author and committer of the commit.
+type Author struct {
+	Name  string
+	Email string
+}
+
+// Request is one run of the committer.
+type Request struct {
+	// Automation names the automation in errors and is .AutomationObject in templates.
+	Automation AutomationObject
+
+	// URL is the remote: https://, http://, ssh:// or scp-like (git@host:org/repo.git).
+	URL  string
+	Auth Auth
+
+	// Branch is the branch to check out, and to push to when PushBranch is empty.
+	Branch string
+	// PushBranch, when set, receives the commit instead: it is rebuilt from the head of
+	// Branch plus one commit and force-pushed with a lease. Branch is never force-pushed.
+	PushBranch string
+	// PushRefspec is an optional extra refspec pushed together with the branch, as Flux's
+	// spec.git.push.refspec. A source of "HEAD" means the new commit.
+	PushRefspec string
+	// PushOptions are sent as git push options (git push -o key=value); the server must
+	// advertise push-options.
+	PushOptions map[string]string
+	// MaxAttempts bounds how often a rejected push is retried on the new head. Zero means 5.
+	MaxAttempts int
+
+	// Path is the update path, relative to the repository root ("" or "." for the whole
+	// repository). It must stay inside the repository.
+	Path string
+	// Update edits the files under Path.
+	Update Update
+
+	Author Author
+	// MessageTemplate is a Go text/template with sprig's hermetic functions; it sees
+	// TemplateData. Empty means DefaultMessageTemplate.
+	MessageTemplate string
+	// Values are .Values in the template.
+	Values map[string]string
+
+	Signing Signing
+}
+
+// Result says what a Run did.
+type Result struct {
+	// Commit is the hash of the commit that was pushed, or empty when nothing changed.
+	Commit string
+	// Branch is the branch that received the commit (Branch or PushBranch).
+	Branch string
+	// Pushed reports whether a commit was pushed.
+	Pushed bool
+	// Attempts is the number of attempts made (1 unless a push was rejected).
+	Attempts int
+	// Changed is what the last call of Update returned.
+	Changed any
+	// Files are the repository paths (slash-separated) the commit changed, sorted.
+	Files []string
+	// Cloned reports whether this run had to clone the remote (first use, or a corrupt
+	// cache).
+	Cloned bool
+}
+
+const defaultMaxAttempts = 5
+
+func (r *Request) validate() error {
+	name := r.Automation.String()
+	if r.URL == "" {
+		return fmt.Errorf("automation %s: no git URL: %w", name, ErrInvalidRequest)
+	}
+	if r.Update == nil {
+		return fmt.Errorf("automation %s: no update function: %w", name, ErrInvalidRequest)
+	}
+	for _, b := range []struct{ what, name string }{{"branch", r.Branch}, {"push branch", r.PushBranch}} {
+		if b.name == "" && b.what == "push branch" {
+			continue
+		}
+		if b.name == "" || strings.HasPrefix(b.name, "refs/") || plumbing.NewBranchReferenceName(b.name).Validate() != nil {
+			return fmt.Errorf("automation %s: invalid %s %q: %w", name, b.what, b.name, ErrInvalidRequest)
+		}
+	}
+	if r.PushBranch == r.Branch {
+		r.PushBranch = ""
+	}
+	if r.PushRefspec != "" {
+		spec := config.RefSpec(r.PushRefspec)
+		if err := spec.Validate(); err != nil {
+			return fmt.Errorf("automation %s: push refspec %q: %w: %w", name, r.PushRefspec, err, ErrInvalidRequest)
+		}
+		if spec.IsForceUpdate() && spec.Dst("") == plumbing.NewBranchReferenceName(r.Branch) {
+			return fmt.Errorf("automation %s: push refspec %q would force-push the checkout branch: %w", name, r.PushRefspec, ErrInvalidRequest)
+		}
+	}
+	if _, err := cleanScope(r.Path); err != nil {
+		return fmt.Errorf("automation %s: %w", name, err)
+	}
+	if r.MaxAttempts < 0 {
+		return fmt.Errorf("automation %s: max attempts %d is negative: %w", name, r.MaxAttempts, ErrInvalidRequest)
+	}
+	if r.Author.Name == "" || r.Author.Email == "" {
+		return fmt.Errorf("automation %s: author name and email are required: %w", name, ErrInvalidRequest)
+	}
+	if len(r.Signing.OpenPGPKey) > 0 && len(r.Signing.SSHKey) > 0 {
+		return fmt.Errorf("automation %s: both an OpenPGP and an SSH signing key given: %w", name, ErrInvalidRequest)
+	}
+	return nil
+}
