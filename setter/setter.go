@@ -1,0 +1,300 @@
+package setter
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+)
+
+// Setter rewrites marked fields to a fixed set of values. It is safe for concurrent use.
+type Setter struct {
+	values map[string]Value
+}
+
+// New prepares a Setter for the given values, at most one per policy.
+func New(values ...Value) (*Setter, error) {
+	s := &Setter{values: make(map[string]Value, len(values))}
+	for _, v := range values {
+		if err := v.validate(); err != nil {
+			return nil, err
+		}
+		if old, dup := s.values[v.Policy]; dup && old != v {
+			return nil, fmt.Errorf("policy %q given two values: %s and %s", v.Policy, old.Ref(), v.Ref())
+		}
+		s.values[v.Policy] = v
+	}
+	return s, nil
+}
+
+// Rewrite rewrites the marked fields in one file's contents. file names the file in changes
+// and warnings. It returns src itself when nothing changed. Content without Token is
+// returned at once, unparsed.
+//
+// Content whose every marker is a simple one (a line comment on a one-line "key: value" or
+// "- value", or a comment line directly above one) already at its value cannot change, and
+// is not parsed either; problems elsewhere in it, such as invalid YAML, then go unreported.
+// RewriteThorough parses it anyway.
+func (s *Setter) Rewrite(file string, src []byte) (out []byte, changes []Change, warnings []Warning) {
+	return rewriteFile(s.values, file, src, false)
+}
+
+// RewriteThorough is Rewrite without the shortcut for content whose markers are current:
+// every content containing Token is parsed, and every problem in it reported.
+func (s *Setter) RewriteThorough(file string, src []byte) (out []byte, changes []Change, warnings []Warning) {
+	return rewriteFile(s.values, file, src, true)
+}
+
+// Options tune Run.
+type Options struct {
+	// DryRun computes the changes without writing anything; each FileResult then carries
+	// the file's Old and New contents (for plans, diffs and commits made elsewhere).
+	DryRun bool
+	// Workers is how many files are read and rewritten at once; 0 means GOMAXPROCS.
+	Workers int
+	// Thorough parses every file containing Token, even one whose markers a scan shows to
+	// be simple and current (see Setter.Rewrite), so that every problem in such files is
+	// reported. It costs a parse of every marked file on passes that change little.
+	Thorough bool
+}
+
+// Set is New followed by Run.
+func Set(ctx context.Context, root string, values []Value, opts Options) (*Result, error) {
+	s, err := New(values...)
+	if err != nil {
+		return nil, err
+	}
+	return s.Run(ctx, root, opts)
+}
+
+// IsCandidate reports whether a file name is one the walk considers: *.yaml, *.yml and
+// Kustomization.
+func IsCandidate(name string) bool {
+	return strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml") || name == "Kustomization"
+}
+
+type job struct{ abs, rel string }
+
+// Run updates the marked fields in every YAML file under root (or in root itself when it is
+// a file). It walks without following symbolic links and skips .git directories; it reads
+// every candidate file once and parses only those containing Token; it writes only files
+// whose bytes changed, each atomically (a temporary file in the same directory renamed over
+// the original, keeping its permissions).
+//
+// Problems with single files — invalid YAML, bad markers, unreadable files — become
+// warnings, and every other file is still updated. Run returns an error when the root
+// cannot be walked, the context ends, or a changed file could not be written; the result
+// then still describes what was done.
+func (s *Setter) Run(ctx context.Context, root string, opts Options) (*Result, error) {
+	info, err := os.Stat(root)
+	if err != nil {
+		return nil, fmt.Errorf("updating %s: %w", root, err)
+	}
+	real, err := filepath.EvalSymlinks(root)
+	if err != nil {
+		return nil, fmt.Errorf("updating %s: %w", root, err)
+	}
+	workers := opts.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+
+	res := &Result{}
+	var (
+		mu       sync.Mutex
+		writeErr []error
+	)
+	record := func(f *FileResult, ws []Warning, werr error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if f != nil {
+			res.Files = append(res.Files, *f)
+		}
+		res.Warnings = append(res.Warnings, ws...)
+		if werr != nil {
+			writeErr = append(writeErr, werr)
+		}
+	}
+
+	jobs := make(chan job, 64)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buf := make([]byte, 0, 256<<10)
+			for j := range jobs {
+				if ctx.Err() != nil {
+					continue
+				}
+				buf = s.process(j, buf, opts, record)
+			}
+		}()
+	}
+
+	var walkErr error
+	if !info.IsDir() {
+		jobs <- job{abs: real, rel: filepath.Base(root)}
+	} else {
+		walkErr = filepath.WalkDir(real, func(p string, d fs.DirEntry, err error) error {
+			if cerr := ctx.Err(); cerr != nil {
+				return cerr
+			}
+			if err != nil {
+				if p == real {
+					return err
+				}
+				record(nil, []Warning{{File: relPath(real, p), Message: fmt.Sprintf("cannot read: %v", cause(err))}}, nil)
+				if d != nil && d.IsDir() {
+					return fs.SkipDir
+				}
+				return nil
+			}
+			if d.IsDir() {
+				if d.Name() == ".git" && p != real {
+					return fs.SkipDir
+				}
+				return nil
+			}
+			if !d.Type().IsRegular() || !IsCandidate(d.Name()) {
+				return nil // symbolic links are not followed
+			}
+			jobs <- job{abs: p, rel: relPath(real, p)}
+			return nil
+		})
+	}
+	close(jobs)
+	wg.Wait()
+	res.build()
+	if walkErr == nil {
+		walkErr = ctx.Err()
+	}
+	return res, errors.Join(append([]error{walkErr}, writeErr...)...)
+}
+
+// cause strips the path from a *fs.PathError, since warnings already name the file.
+func cause(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+func relPath(root, p string) string {
+	r, err := filepath.Rel(root, p)
+	if err != nil {
+		return filepath.ToSlash(p)
+	}
+	return filepath.ToSlash(r)
+}
+
+// process reads, rewrites and (unless a dry run) writes one file. buf is a reusable read
+// buffer; the grown buffer is returned.
+func (s *Setter) process(j job, buf []byte, opts Options, record func(*FileResult, []Warning, error)) []byte {
+	f, err := os.Open(j.abs)
+	if err != nil {
+		record(nil, []Warning{{File: j.rel, Message: fmt.Sprintf("cannot read: %v", cause(err))}}, nil)
+		return buf
+	}
+	buf, err = readAll(f, buf)
+	if err != nil {
+		f.Close()
+		record(nil, []Warning{{File: j.rel, Message: fmt.Sprintf("cannot read: %v", err)}}, nil)
+		return buf
+	}
+	if !bytes.Contains(buf, tokenBytes) {
+		f.Close()
+		return buf
+	}
+	before, err := f.Stat()
+	f.Close()
+	if err != nil {
+		record(nil, []Warning{{File: j.rel, Message: fmt.Sprintf("cannot read: %v", err)}}, nil)
+		return buf
+	}
+	out, changes, warnings := rewriteFile(s.values, j.rel, buf, opts.Thorough)
+	if len(changes) == 0 {
+		record(nil, warnings, nil)
+		return buf
+	}
+	fr := &FileResult{Path: j.rel, Changes: changes}
+	if opts.DryRun {
+		fr.Old, fr.New = bytes.Clone(buf), out
+		record(fr, warnings, nil)
+		return buf
+	}
+	if err := writeAtomic(j.abs, out, before); err != nil {
+		warnings = append(warnings, Warning{File: j.rel, Message: fmt.Sprintf("not updated: %v", err)})
+		record(nil, warnings, fmt.Errorf("writing %s: %w", j.rel, err))
+		return buf
+	}
+	record(fr, warnings, nil)
+	return buf
+}
+
+// readAll reads f into buf[:0], growing it as needed.
+func readAll(f *os.File, buf []byte) ([]byte, error) {
+	buf = buf[:0]
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := f.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+}
+
+// writeAtomic replaces the file at path with data: it writes a temporary file in the same
+// directory with the original's permissions and renames it over the original, so a reader
+// sees either the old or the new contents, never a mix. It refuses if the file's size or
+// modification time differ from when it was read (another writer got there first). The
+// data is not fsynced: the files live in a Git work tree, where the commit is what must be
+// durable, and syncing each file would dominate the cost of a pass.
+func writeAtomic(path string, data []byte, before fs.FileInfo) error {
+	now, err := os.Lstat(path)
+	if err != nil {
+		return err
+	}
+	if !now.Mode().IsRegular() || now.Size() != before.Size() || !now.ModTime().Equal(before.ModTime()) {
+		return ErrConcurrentChange
+	}
+	dir, base := filepath.Split(path)
+	tmp, err := os.CreateTemp(dir, "."+base+".tagflow-*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if tmp != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if _, err := tmp.Write(data); err != nil {
+		return err
+	}
+	if err := tmp.Chmod(before.Mode() & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky)); err != nil {
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return err
+	}
+	tmp = nil
+	return nil
+}
