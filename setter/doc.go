@@ -42,9 +42,9 @@
 // ConfigMap documenting markers) is data and is ignored. Misspellings of the token itself
 // ("$imagePolicy") are not noticed: the byte search is exact.
 //
-// A file that is not valid YAML is reported (with the parser's line) and left alone; every
-// other file is still updated. (By default only the parts of a file that markers need are
-// parsed, so an error elsewhere in a file goes unnoticed; see Cost.)
+// A file with a marked document that is not valid YAML is reported (with the parser's line)
+// and left alone; every other file is still updated. Documents without markers are not
+// parsed, so an error in one of them goes unnoticed unless Options.Thorough is set (see Cost).
 //
 // # Byte-exact rewriting
 //
