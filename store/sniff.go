@@ -58,10 +58,10 @@ func parseMeta(page []byte) (boltMeta, error) {
 	}, nil
 }
 
-// sniff checks, by plain reads, what bbolt.Open would otherwise trip over with a panic or a
-// fault: valid meta pages, a high-water mark within the file (a truncated file), and a
-// plausible freelist page. It returns nil for an empty file. It is cheap: it reads the
-// meta pages and the freelist page only.
+// sniff checks, by plain reads, what bbolt would otherwise trip over with a panic or a
+// fault: valid meta pages, a high-water mark within the file (a truncated file), every
+// element of every reachable page within its page (see checkPages), and a plausible freelist
+// page. It returns nil for an empty file. It reads each page in use once.
 func sniff(f *os.File) error {
 	info, err := f.Stat()
 	if err != nil {
@@ -119,6 +119,9 @@ func sniff(f *os.File) error {
 	}
 	if m.root < 2 || m.root >= m.pgid {
 		return fmt.Errorf("root page %d outside the file's %d pages", m.root, m.pgid)
+	}
+	if err := checkPages(f, m); err != nil {
+		return err
 	}
 	if m.freelist == noFreelist {
 		return nil
