@@ -29,3 +29,20 @@ if [ ! -x "$backend" ]; then
 	exit 1
 fi
 echo "testdeps: docker-registry $(docker-registry --version | awk '{print $3}'), $(git --version), $(gpg --version | head -1)" >&2
+
+# CNCF distribution v3, which (unlike Debian's 2.8) pages tag lists itself: built from the Go
+# module proxy once per pinned version (internal/testbed.DistributionV3Version) and cached.
+testbin="${TAGFLOW_TESTBIN:-$HOME/.cache/tagflow-testbin}"
+here="$(cd "$(dirname "$0")/.." && pwd)"
+dist_version="$(sed -n 's/^const DistributionV3Version = "\(v[0-9.]*\)"$/\1/p' "$here/internal/testbed/registry.go")"
+if [ -z "$dist_version" ]; then
+	echo "testdeps: cannot read DistributionV3Version from internal/testbed/registry.go" >&2
+	exit 1
+fi
+dist_dir="$testbin/distribution-$dist_version"
+if [ ! -x "$dist_dir/registry" ]; then
+	echo "testdeps: building distribution $dist_version registry into $dist_dir (a few minutes, once)" >&2
+	mkdir -p "$dist_dir"
+	(cd "$(mktemp -d)" && GOFLAGS=-buildvcs=false GOBIN="$dist_dir" go install "github.com/distribution/distribution/v3/cmd/registry@$dist_version")
+fi
+echo "testdeps: distribution $dist_version at $dist_dir/registry" >&2

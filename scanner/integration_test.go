@@ -8,7 +8,8 @@ package scanner_test
 // with distribution 3.0) and answers every tag at once, unsorted. The paging tests therefore
 // put testbed.Paginate, the distribution spec's pagination, in a reverse proxy in front of
 // it: the tags and the htpasswd authentication are the real registry's, the page cutting is
-// the proxy's. TestIntegrationManyPages also lists from the registry on its own.
+// the proxy's. TestIntegrationManyPages also lists from the registry on its own, and
+// TestIntegrationDistributionV3Pages lists from distribution v3, which pages by itself.
 
 import (
 	"context"
@@ -53,6 +54,13 @@ func realRegistry(t *testing.T, n int) (*testbed.Registry, []string) {
 // counts requests by kind. Each middleware wraps the paginating proxy, the first outermost.
 func proxy(t *testing.T, reg *testbed.Registry, middleware ...func(http.Handler) http.Handler) *testRegistry {
 	t.Helper()
+	return counting(t, reg, append(slices.Clone(middleware), testbed.Paginate)...)
+}
+
+// counting is a reverse proxy to reg that only counts requests by kind, in front of the
+// given middleware (the first outermost).
+func counting(t *testing.T, reg *testbed.Registry, middleware ...func(http.Handler) http.Handler) *testRegistry {
+	t.Helper()
 	target, err := url.Parse(reg.URL())
 	if err != nil {
 		t.Fatal(err)
@@ -63,7 +71,7 @@ func proxy(t *testing.T, reg *testbed.Registry, middleware ...func(http.Handler)
 		// What a load balancer answers when its backend is gone.
 		w.WriteHeader(http.StatusBadGateway)
 	}
-	var h http.Handler = testbed.Paginate(rp)
+	var h http.Handler = rp
 	for _, m := range slices.Backward(middleware) {
 		h = m(h)
 	}
@@ -160,6 +168,34 @@ func TestIntegrationManyPages(t *testing.T) {
 	if n := registryLogCount(reg, `"GET /v2/acme/web/tags/list?n=100 HTTP/1.1" 200`, 1); n != 1 {
 		t.Errorf("the registry log shows %d tag lists with n=100, want 1", n)
 	}
+}
+
+// TestIntegrationDistributionV3Pages lists 1,050 tags over pages of 100 from CNCF
+// distribution v3 with htpasswd auth: the registry cuts the pages and sends the Link
+// headers itself, with nothing but a request counter in between.
+func TestIntegrationDistributionV3Pages(t *testing.T) {
+	reg := testbed.StartRegistry(t, testbed.WithDistributionV3(), testbed.WithHtpasswd(integrationUser, integrationPassword))
+	tags := testbed.NumberedTags("2.0.", 1050)
+	reg.Seed(t, "acme/api", append(slices.Clone(tags), "sha256-4567cdef.sig"))
+	p := counting(t, reg)
+
+	got, err := scanner.New().List(context.Background(), scanner.Repository{
+		Image:       p.image("acme/api"),
+		PageSize:    100,
+		Credentials: scanner.Credentials{Username: integrationUser, Password: integrationPassword},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(tags, got); diff != "" {
+		t.Errorf("List (-want +got):\n%s", diff)
+	}
+	counts := p.count.snapshot()
+	t.Logf("requests by kind: %v", counts)
+	if counts[kindTags] != 11 { // 1,051 tags, 100 a page
+		t.Errorf("%d tag-list requests, want 11 pages", counts[kindTags])
+	}
+	requireOnly(t, counts, kindPing, kindTags)
 }
 
 func TestIntegrationWrongCredentials(t *testing.T) {

@@ -54,6 +54,7 @@ type user struct{ name, password string }
 type registryConfig struct {
 	users  []user
 	notify []string
+	v3     bool
 }
 
 // RegistryOption configures StartRegistry.
@@ -71,10 +72,46 @@ func WithNotifications(url string) RegistryOption {
 	return func(c *registryConfig) { c.notify = append(c.notify, url) }
 }
 
+// WithDistributionV3 runs CNCF distribution v3 (DistributionV3Version) instead of Debian's
+// docker-registry 2.8. Version 3 pages tag lists itself (the n and last parameters, Link
+// headers), which 2.8 does not. hack/testdeps.sh builds it from the Go module proxy into the
+// test binary cache.
+func WithDistributionV3() RegistryOption {
+	return func(c *registryConfig) { c.v3 = true }
+}
+
+// DistributionV3Version is the distribution release WithDistributionV3 runs; hack/testdeps.sh
+// reads it from here, so this is the one place to change it.
+const DistributionV3Version = "v3.1.2"
+
+// DistributionV3Env names the environment variable that points at a distribution v3
+// registry binary other than the cached build.
+const DistributionV3Env = "TAGFLOW_DISTRIBUTION_V3"
+
 // RegistryBinary finds docker-registry: $TAGFLOW_DOCKER_REGISTRY, $PATH or
 // /usr/bin/docker-registry.
 func RegistryBinary() (string, error) {
 	return LookBinary(RegistryBinaryEnv, "docker-registry", "/usr/bin/docker-registry")
+}
+
+// DistributionV3Binary finds the distribution v3 registry: $TAGFLOW_DISTRIBUTION_V3, else
+// TestBinDir()/distribution-VERSION/registry as hack/testdeps.sh builds it.
+func DistributionV3Binary() (string, error) {
+	cached := filepath.Join(TestBinDir(), "distribution-"+DistributionV3Version, "registry")
+	return LookBinary(DistributionV3Env, cached)
+}
+
+// TestBinDir is where hack/testdeps.sh caches test binaries built from the Go module proxy:
+// $TAGFLOW_TESTBIN, else $HOME/.cache/tagflow-testbin.
+func TestBinDir() string {
+	if d := os.Getenv("TAGFLOW_TESTBIN"); d != "" {
+		return d
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return filepath.Join(os.TempDir(), "tagflow-testbin")
+	}
+	return filepath.Join(home, ".cache", "tagflow-testbin")
 }
 
 // StartRegistry starts a real registry for the test and stops it in t.Cleanup. Without the
@@ -82,12 +119,18 @@ func RegistryBinary() (string, error) {
 // (see Need).
 func StartRegistry(t testing.TB, opts ...RegistryOption) *Registry {
 	t.Helper()
-	bin, err := RegistryBinary()
-	Need(t, "docker-registry (Debian package docker-registry, CNCF distribution 2.8)", err)
-
 	var cfg registryConfig
 	for _, o := range opts {
 		o(&cfg)
+	}
+	var bin string
+	var err error
+	if cfg.v3 {
+		bin, err = DistributionV3Binary()
+		Need(t, "distribution "+DistributionV3Version+" registry (built by make testdeps)", err)
+	} else {
+		bin, err = RegistryBinary()
+		Need(t, "docker-registry (Debian package docker-registry, CNCF distribution 2.8)", err)
 	}
 	dir := t.TempDir()
 	r := &Registry{
