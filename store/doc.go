@@ -18,12 +18,15 @@
 //	         indexes into a table of distinct times (one value per image)
 //	scans    image name → last attempt, last success, tag count, last error
 //	facts    image name NUL tag → digest, creation time, platforms
+//	status   object key ("Kind/namespace/name") → the automation engine's status of the
+//	         object, opaque to the store (created on first use; files without it open
+//	         unchanged)
 //
 // Every value carries a kind byte and a CRC-32C (see encoding.go). Tag sets are stored as
 // one value per image rather than a key per tag: bbolt's per-key and per-page overhead
-// would make the file several times larger than the tags. A later schema adds buckets for
-// automation state (last pushed commit, open pull request) beside these; a change to an
-// existing value's layout gets a new kind byte and a new schema version.
+// would make the file several times larger than the tags. New buckets may be added beside
+// these; a change to an existing value's layout gets a new kind byte and a new schema
+// version.
 //
 // # Caveats
 //

@@ -1,0 +1,466 @@
+package automation
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/robfig/cron/v3"
+
+	"github.com/tagflow/tagflow/committer"
+	"github.com/tagflow/tagflow/policy"
+	"github.com/tagflow/tagflow/scanner"
+	"github.com/tagflow/tagflow/setter"
+	"github.com/tagflow/tagflow/store"
+)
+
+// Options configures New. Store, Scanner and Committer are required; the zero value of
+// every other field means its default.
+type Options struct {
+	// Store keeps the tag cache and the status of every object.
+	Store *store.DB
+	// Scanner reads the registries.
+	Scanner *scanner.Scanner
+	// Committer keeps the clone cache and commits and pushes.
+	Committer *committer.Committer
+	// Logger receives what the engine does (scans, evaluations, commits, failures) and the
+	// setter's warnings. Nil: nothing is logged.
+	Logger *slog.Logger
+	// Now returns the current time for status stamps and policy evaluation (minAge, hold
+	// expiry). Nil: time.Now. Schedules always run on the wall clock.
+	Now func() time.Time
+	// Concurrency bounds the scans (and policy evaluations, and automations) running at
+	// once. Zero: 4.
+	Concurrency int
+	// CoalesceWindow is how long Run waits after a policy change before running the
+	// automations it triggers, so that the changes arriving meanwhile make one commit.
+	// Zero: 1 s.
+	CoalesceWindow time.Duration
+	// ShutdownGrace is how long an automation that is committing or pushing may go on after
+	// Run's context ends before it is abandoned (the committer then leaves its clone cache
+	// for the next run to reset). Zero: 30 s; negative: abandon at once.
+	ShutdownGrace time.Duration
+	// Metrics receives counters and durations. Nil: NopMetrics.
+	Metrics Metrics
+}
+
+// Engine runs scans, policy evaluations and automations over a configuration set with
+// Apply. It is safe for concurrent use, but RunOnce, Run and Plan exclude each other.
+type Engine struct {
+	db          *store.DB
+	scan        *scanner.Scanner
+	commit      *committer.Committer
+	log         *slog.Logger
+	now         func() time.Time
+	concurrency int
+	window      time.Duration
+	grace       time.Duration
+	metrics     Metrics
+
+	// cfgMu orders Apply (write) against status writes (read), so that a status is never
+	// written for an object Apply has just removed.
+	cfgMu sync.RWMutex
+	cfg   atomic.Pointer[compiled]
+
+	runMu sync.Mutex // held by RunOnce, Run and Plan
+
+	stMu     sync.Mutex
+	statuses map[ObjectID]*ObjectStatus // cache of the stored statuses; nil until loaded
+
+	polMu    sync.Mutex
+	polState map[ObjectID]*policyState
+
+	sched atomic.Pointer[scheduler] // set while Run runs
+}
+
+// policyState is what the engine remembers about a policy between evaluations.
+type policyState struct {
+	revision string // tag-set revision of the last evaluation
+	value    *setter.Value
+	ref      string
+}
+
+// New returns an Engine with an empty configuration; call Apply before running it.
+func New(opts Options) (*Engine, error) {
+	switch {
+	case opts.Store == nil:
+		return nil, errors.New("automation: no store")
+	case opts.Scanner == nil:
+		return nil, errors.New("automation: no scanner")
+	case opts.Committer == nil:
+		return nil, errors.New("automation: no committer")
+	}
+	e := &Engine{
+		db:          opts.Store,
+		scan:        opts.Scanner,
+		commit:      opts.Committer,
+		log:         opts.Logger,
+		now:         opts.Now,
+		concurrency: opts.Concurrency,
+		window:      opts.CoalesceWindow,
+		grace:       opts.ShutdownGrace,
+		metrics:     opts.Metrics,
+		polState:    map[ObjectID]*policyState{},
+	}
+	if e.log == nil {
+		e.log = slog.New(slog.DiscardHandler)
+	}
+	if e.now == nil {
+		e.now = time.Now
+	}
+	if e.concurrency <= 0 {
+		e.concurrency = 4
+	}
+	if e.window <= 0 {
+		e.window = time.Second
+	}
+	switch {
+	case e.grace == 0:
+		e.grace = 30 * time.Second
+	case e.grace < 0:
+		e.grace = 0
+	}
+	if e.metrics == nil {
+		e.metrics = NopMetrics{}
+	}
+	e.cfg.Store(&compiled{
+		repos: map[ObjectID]*repoEntry{}, policies: map[ObjectID]*policyEntry{}, autos: map[ObjectID]*autoEntry{},
+		byImage: map[string][]ObjectID{}, policiesByRepo: map[ObjectID][]ObjectID{}, autosByPolicy: map[ObjectID][]ObjectID{},
+	})
+	return e, nil
+}
+
+// compiled is a validated configuration with its cross references resolved. It is never
+// modified after Apply built it.
+type compiled struct {
+	gen            int64
+	repos          map[ObjectID]*repoEntry
+	policies       map[ObjectID]*policyEntry
+	autos          map[ObjectID]*autoEntry
+	repoOrder      []ObjectID
+	policyOrder    []ObjectID
+	autoOrder      []ObjectID
+	byImage        map[string][]ObjectID   // canonical image → repositories
+	policiesByRepo map[ObjectID][]ObjectID // repository → its policies
+	autosByPolicy  map[ObjectID][]ObjectID // policy → automations selecting it
+}
+
+type repoEntry struct {
+	cfg      Repository
+	image    string        // canonical name; empty when invalid
+	schedule cron.Schedule // nil when invalid
+	err      error         // an invalid spec
+}
+
+type policyEntry struct {
+	cfg    Policy
+	pol    *policy.Policy
+	repo   ObjectID // resolved reference
+	reason string   // why the policy cannot be evaluated; empty when it can
+	err    error
+}
+
+type autoEntry struct {
+	cfg      Automation
+	policies []ObjectID
+	schedule cron.Schedule // nil: triggers only
+	reason   string
+	err      error
+}
+
+func (c *compiled) has(id ObjectID) bool {
+	switch id.Kind {
+	case KindRepository:
+		_, ok := c.repos[id]
+		return ok
+	case KindPolicy:
+		_, ok := c.policies[id]
+		return ok
+	case KindAutomation:
+		_, ok := c.autos[id]
+		return ok
+	}
+	return false
+}
+
+// all returns every object ID in report order: repositories, policies, automations.
+func (c *compiled) all() []ObjectID {
+	out := make([]ObjectID, 0, len(c.repoOrder)+len(c.policyOrder)+len(c.autoOrder))
+	out = append(out, c.repoOrder...)
+	out = append(out, c.policyOrder...)
+	return append(out, c.autoOrder...)
+}
+
+// parseSchedule parses a cron expression: five fields, or a descriptor such as "@every 5m".
+func parseSchedule(s string) (cron.Schedule, error) {
+	sch, err := cron.ParseStandard(s)
+	if err != nil {
+		return nil, fmt.Errorf("schedule %q: %w", s, err)
+	}
+	return sch, nil
+}
+
+// every is a cron.Schedule with a fixed interval from the last run.
+type every time.Duration
+
+func (d every) Next(t time.Time) time.Time { return t.Add(time.Duration(d)) }
+
+// compile validates cfg. Problems of single objects are recorded in their entries; only
+// problems of the whole (duplicates, objects without a name) are returned.
+func compile(cfg Config) (*compiled, error) {
+	c := &compiled{
+		repos: map[ObjectID]*repoEntry{}, policies: map[ObjectID]*policyEntry{}, autos: map[ObjectID]*autoEntry{},
+		byImage: map[string][]ObjectID{}, policiesByRepo: map[ObjectID][]ObjectID{}, autosByPolicy: map[ObjectID][]ObjectID{},
+	}
+	var problems []error
+	check := func(id ObjectID, kind Kind, seen bool) bool {
+		switch {
+		case id.Name == "":
+			problems = append(problems, fmt.Errorf("%s object without a name", kind))
+			return false
+		case strings.ContainsAny(id.Name+id.Namespace, "/\x00\n"):
+			problems = append(problems, fmt.Errorf("%s object %q in namespace %q: names cannot contain slashes or control characters", kind, id.Name, id.Namespace))
+			return false
+		case id.Kind != kind:
+			problems = append(problems, fmt.Errorf("%s: listed among the %s objects", id, kind))
+			return false
+		case seen:
+			problems = append(problems, fmt.Errorf("%s: defined twice", id))
+			return false
+		}
+		return true
+	}
+	for _, r := range cfg.Repositories {
+		if r.ID.Kind == "" {
+			r.ID.Kind = KindRepository
+		}
+		_, seen := c.repos[r.ID]
+		if !check(r.ID, KindRepository, seen) {
+			continue
+		}
+		e := &repoEntry{cfg: r}
+		if img, err := scanner.CanonicalName(r.Scan.Image); err != nil {
+			e.err = fmt.Errorf("image: %w", err)
+		} else {
+			e.image = img
+		}
+		switch {
+		case r.Schedule != "":
+			if sch, err := parseSchedule(r.Schedule); err != nil {
+				e.err = errors.Join(e.err, err)
+			} else {
+				e.schedule = sch
+			}
+		case r.Interval < 0:
+			e.err = errors.Join(e.err, fmt.Errorf("negative interval %s", r.Interval))
+		case r.Interval == 0:
+			e.schedule = every(DefaultInterval)
+		default:
+			e.schedule = every(r.Interval)
+		}
+		c.repos[r.ID] = e
+		c.repoOrder = append(c.repoOrder, r.ID)
+		if e.image != "" {
+			c.byImage[e.image] = append(c.byImage[e.image], r.ID)
+		}
+	}
+	sortIDs(c.repoOrder)
+	for _, p := range cfg.Policies {
+		if p.ID.Kind == "" {
+			p.ID.Kind = KindPolicy
+		}
+		_, seen := c.policies[p.ID]
+		if !check(p.ID, KindPolicy, seen) {
+			continue
+		}
+		ref := p.Repository
+		if ref.Kind == "" {
+			ref.Kind = KindRepository
+		}
+		if ref.Namespace == "" {
+			ref.Namespace = p.ID.Namespace
+		}
+		e := &policyEntry{cfg: p, repo: ref}
+		pol, err := policy.New(p.Spec)
+		switch {
+		case err != nil:
+			e.reason, e.err = ReasonInvalidSpec, err
+		case p.ReflectDigest != "" && p.ReflectDigest != ReflectNever && p.ReflectDigest != ReflectIfNotPresent && p.ReflectDigest != ReflectAlways:
+			e.reason, e.err = ReasonInvalidSpec, fmt.Errorf("digest reflection policy %q: want Never, IfNotPresent or Always", p.ReflectDigest)
+		case ref.Kind != KindRepository || c.repos[ref] == nil:
+			e.reason, e.err = ReasonRepositoryNotFound, fmt.Errorf("repository %s not found", ref)
+		default:
+			e.pol = pol
+			c.policiesByRepo[ref] = append(c.policiesByRepo[ref], p.ID)
+		}
+		c.policies[p.ID] = e
+		c.policyOrder = append(c.policyOrder, p.ID)
+	}
+	sortIDs(c.policyOrder)
+	for _, a := range cfg.Automations {
+		if a.ID.Kind == "" {
+			a.ID.Kind = KindAutomation
+		}
+		_, seen := c.autos[a.ID]
+		if !check(a.ID, KindAutomation, seen) {
+			continue
+		}
+		e := &autoEntry{cfg: a}
+		switch {
+		case a.Schedule != "":
+			if sch, err := parseSchedule(a.Schedule); err != nil {
+				e.reason, e.err = ReasonInvalidSpec, err
+			} else {
+				e.schedule = sch
+			}
+		case a.Interval < 0:
+			e.reason, e.err = ReasonInvalidSpec, fmt.Errorf("negative interval %s", a.Interval)
+		case a.Interval > 0:
+			e.schedule = every(a.Interval)
+		}
+		if e.err == nil {
+			switch {
+			case a.Git.URL == "":
+				e.reason, e.err = ReasonInvalidSpec, errors.New("no git URL")
+			case a.Git.Branch == "":
+				e.reason, e.err = ReasonInvalidSpec, errors.New("no git branch")
+			}
+		}
+		if a.Policies == nil {
+			for _, pid := range c.policyOrder {
+				if pid.Namespace == a.ID.Namespace {
+					e.policies = append(e.policies, pid)
+				}
+			}
+		} else {
+			var missing []string
+			for _, pid := range a.Policies {
+				if pid.Kind == "" {
+					pid.Kind = KindPolicy
+				}
+				if pid.Namespace == "" {
+					pid.Namespace = a.ID.Namespace
+				}
+				if _, ok := c.policies[pid]; !ok {
+					missing = append(missing, pid.String())
+					continue
+				}
+				if !slices.Contains(e.policies, pid) {
+					e.policies = append(e.policies, pid)
+				}
+			}
+			if len(missing) > 0 && e.err == nil {
+				e.reason, e.err = ReasonPolicyNotFound, fmt.Errorf("policies not found: %v", missing)
+			}
+		}
+		for _, pid := range e.policies {
+			c.autosByPolicy[pid] = append(c.autosByPolicy[pid], a.ID)
+		}
+		c.autos[a.ID] = e
+		c.autoOrder = append(c.autoOrder, a.ID)
+	}
+	if len(problems) > 0 {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, errors.Join(problems...))
+	}
+	sortIDs(c.autoOrder)
+	return c, nil
+}
+
+func sortIDs(ids []ObjectID) {
+	slices.SortFunc(ids, func(a, b ObjectID) int {
+		if a.less(b) {
+			return -1
+		}
+		if b.less(a) {
+			return 1
+		}
+		return 0
+	})
+}
+
+// Apply validates cfg and makes it the engine's configuration, at once and as a whole:
+// passes that are running finish with the configuration they started with. A problem with
+// one object (a bad policy spec, a policy naming a missing repository, a bad schedule)
+// is that object's failure, reported in its status, not an error of Apply; only a
+// configuration that cannot be used as a whole (duplicate objects, objects without a name)
+// is an error wrapping ErrInvalidConfig, and then the previous configuration stays.
+//
+// The status of every object that is no longer configured is deleted, and so are the
+// cached tags and facts of every image no remaining repository scans. Run picks up the
+// change at once: new and changed repositories are scanned, new and changed policies
+// evaluated, new and changed automations run.
+func (e *Engine) Apply(cfg Config) error {
+	e.cfgMu.Lock()
+	defer e.cfgMu.Unlock()
+	old := e.cfg.Load()
+	c, err := compile(cfg)
+	if err != nil {
+		return err
+	}
+	c.gen = old.gen + 1
+
+	// Forget what changed: a changed policy is evaluated afresh.
+	e.polMu.Lock()
+	for id, st := range e.polState {
+		oe, ne := old.policies[id], c.policies[id]
+		if ne == nil {
+			delete(e.polState, id)
+			continue
+		}
+		if oe == nil || !reflect.DeepEqual(oe.cfg, ne.cfg) || !reflect.DeepEqual(old.repos[oe.repo], c.repos[ne.repo]) {
+			st.revision = ""
+		}
+	}
+	e.polMu.Unlock()
+	e.cfg.Store(c)
+
+	var errs []error
+	// Statuses of objects that are gone.
+	recs, err := e.db.Statuses("")
+	if err != nil {
+		errs = append(errs, err)
+	}
+	e.stMu.Lock()
+	for _, r := range recs {
+		id, ok := parseObjectID(r.Key)
+		if ok && c.has(id) {
+			continue
+		}
+		if err := e.db.DeleteStatus(r.Key); err != nil {
+			errs = append(errs, err)
+		}
+		if ok && e.statuses != nil {
+			delete(e.statuses, id)
+		}
+	}
+	e.stMu.Unlock()
+	// Images no repository scans any more (also those of an earlier process's
+	// configuration: the store is a cache).
+	images, err := e.db.Images()
+	if err != nil {
+		errs = append(errs, err)
+	}
+	for _, img := range images {
+		if _, still := c.byImage[img]; still {
+			continue
+		}
+		if err := e.db.DeleteImage(img); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if s := e.sched.Load(); s != nil {
+		s.poke()
+	}
+	if len(errs) > 0 {
+		// The configuration is in force; only the clean-up failed.
+		e.log.Warn("cleaning up after a configuration change", "error", errors.Join(errs...).Error())
+	}
+	e.log.Info("configuration applied", "repositories", len(c.repos), "policies", len(c.policies), "automations", len(c.autos))
+	return nil
+}

@@ -1,0 +1,517 @@
+package automation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/tagflow/tagflow/committer"
+	"github.com/tagflow/tagflow/policy"
+	"github.com/tagflow/tagflow/scanner"
+	"github.com/tagflow/tagflow/setter"
+	"github.com/tagflow/tagflow/store"
+)
+
+// ObjectResult is what a pass did with one object.
+type ObjectResult struct {
+	ID      ObjectID
+	Ready   bool
+	Reason  string
+	Message string
+	// Commit and Branch are the commit an automation pushed in this pass, and where; empty
+	// when it pushed nothing.
+	Commit string
+	Branch string
+	// Changes are the fields the commit changed ("file:line: old -> new").
+	Changes []string
+}
+
+// Failed reports whether the object failed: not ready, and neither suspended nor pending.
+func (r ObjectResult) Failed() bool {
+	return !r.Ready && r.Reason != ReasonSuspended && r.Reason != ReasonPending
+}
+
+func resultOf(st ObjectStatus) ObjectResult {
+	return ObjectResult{ID: st.ID, Ready: st.Ready, Reason: st.Reason, Message: st.Message}
+}
+
+// Report is the outcome of a pass: one result per configured object, repositories first,
+// then policies, then automations, each sorted by namespace and name.
+type Report struct {
+	Objects []ObjectResult
+}
+
+// Failed returns the results of the objects that failed.
+func (r Report) Failed() []ObjectResult {
+	var out []ObjectResult
+	for _, o := range r.Objects {
+		if o.Failed() {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// Err returns nil when no object failed, else one line wrapping ErrFailed that counts the
+// failures and quotes the first one.
+func (r Report) Err() error {
+	failed := r.Failed()
+	switch len(failed) {
+	case 0:
+		return nil
+	case 1:
+		return fmt.Errorf("%w: 1 of %d: %s", ErrFailed, len(r.Objects), failed[0].Message)
+	}
+	return fmt.Errorf("%w: %d of %d: %s (and %d more)", ErrFailed, len(failed), len(r.Objects), failed[0].Message, len(failed)-1)
+}
+
+// Pushed returns the results of the automations that pushed a commit.
+func (r Report) Pushed() []ObjectResult {
+	var out []ObjectResult
+	for _, o := range r.Objects {
+		if o.Commit != "" {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// record changes the status of id with fn: stored when write is true, else only computed
+// (for Plan, which writes nothing).
+func (e *Engine) record(id ObjectID, write bool, fn func(st *ObjectStatus)) ObjectStatus {
+	if write {
+		return e.update(id, fn)
+	}
+	st, _ := e.status(id)
+	fn(&st)
+	st.Message = oneLine(st.Message)
+	return st
+}
+
+func fail(reason string, err error) func(*ObjectStatus) {
+	return func(st *ObjectStatus) {
+		st.Ready, st.Reason, st.Message = false, reason, failure(st.ID, err)
+	}
+}
+
+// --- Scanning ---
+
+// scanRepo scans one repository into the store. It returns false in ok when ctx ended
+// first (nothing recorded then).
+func (e *Engine) scanRepo(ctx context.Context, c *compiled, id ObjectID, write bool) (res ObjectResult, ok bool) {
+	re := c.repos[id]
+	if re.err != nil {
+		return resultOf(e.record(id, write, fail(ReasonInvalidSpec, re.err))), true
+	}
+	if re.cfg.Suspend {
+		return resultOf(e.record(id, write, func(st *ObjectStatus) {
+			st.Ready, st.Reason, st.Message, st.Image = false, ReasonSuspended, id.String()+": suspended", re.image
+		})), true
+	}
+	start := time.Now()
+	_, err := e.scan.Refresh(ctx, e.db, re.cfg.Scan)
+	if err != nil && ctx.Err() != nil {
+		return ObjectResult{}, false
+	}
+	info, ierr := e.db.ScanInfo(re.image)
+	e.metrics.ScanDone(id, time.Since(start), info.TagCount, err)
+	if err == nil && ierr != nil {
+		err = ierr
+	}
+	if err != nil {
+		e.log.Warn("scan failed", "object", id.String(), "error", err.Error())
+	} else {
+		e.log.Debug("scanned", "object", id.String(), "image", re.image, "tags", info.TagCount)
+	}
+	st := e.record(id, write, func(st *ObjectStatus) {
+		st.Image = re.image
+		st.LastScan, st.LastSuccessfulScan, st.TagCount = info.LastAttempt, info.LastSuccess, info.TagCount
+		if err != nil {
+			fail(ReasonScanFailed, err)(st)
+			return
+		}
+		st.Ready, st.Reason = true, ReasonSucceeded
+		st.Message = fmt.Sprintf("%s: %d tags", id, info.TagCount)
+	})
+	return resultOf(st), true
+}
+
+// --- Policies ---
+
+// tagFacts answers policy.Facts from the store's first-seen times and, for creation times,
+// the scanner's fact cache. The first fetch error is kept: a policy that ranks by creation
+// time must not pick a winner while some tags are unknown for a passing reason.
+type tagFacts struct {
+	ctx   context.Context
+	scan  *scanner.Scanner
+	cache scanner.FactCache
+	repo  scanner.Repository
+	times store.TagTimes
+
+	err error
+}
+
+func (f *tagFacts) FirstSeen(tag string) (time.Time, bool) { return f.times.FirstSeen(tag) }
+
+func (f *tagFacts) Created(tag string) (time.Time, bool) {
+	if f.err != nil {
+		return time.Time{}, false
+	}
+	facts, err := f.scan.CachedFacts(f.ctx, f.cache, f.repo, tag)
+	if err != nil {
+		f.err = err
+		return time.Time{}, false
+	}
+	return facts.Created, !facts.Created.IsZero()
+}
+
+// evaluation is the outcome of evaluating one policy.
+type evaluation struct {
+	result  ObjectResult
+	value   *setter.Value // nil when the policy has no latest reference
+	changed bool          // the latest reference differs from the one before
+}
+
+// evaluatePolicy selects the latest tag of a policy. Unless force is set, a policy whose
+// repository's tag set has not changed since its last evaluation, and which depends on
+// nothing but the tag set, is not evaluated again.
+func (e *Engine) evaluatePolicy(ctx context.Context, c *compiled, id ObjectID, write, force bool) evaluation {
+	pe := c.policies[id]
+	if pe.err != nil {
+		return evaluation{result: resultOf(e.record(id, write, fail(pe.reason, pe.err)))}
+	}
+	re := c.repos[pe.repo]
+	if re.err != nil {
+		return evaluation{result: resultOf(e.record(id, write, fail(ReasonRepositoryNotReady, fmt.Errorf("repository %s is invalid", pe.repo))))}
+	}
+	var (
+		tags  []string
+		rev   string
+		times store.TagTimes
+		err   error
+	)
+	if pe.pol.NeedsFirstSeen() {
+		times, err = e.db.FirstSeen(re.image)
+		tags, rev = times.Tags, times.Revision
+	} else {
+		var ts store.TagSet
+		ts, err = e.db.Tags(re.image)
+		tags, rev = ts.Tags, ts.Revision
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		err = fmt.Errorf("repository %s has no tags yet", pe.repo)
+		if info, ierr := e.db.ScanInfo(re.image); ierr == nil && info.LastError != "" {
+			err = fmt.Errorf("%w (last scan: %s)", err, info.LastError)
+		}
+		return evaluation{result: resultOf(e.record(id, write, fail(ReasonRepositoryNotReady, err)))}
+	}
+	if err != nil {
+		return evaluation{result: resultOf(e.record(id, write, fail(ReasonEvaluationFailed, err)))}
+	}
+
+	e.polMu.Lock()
+	var state policyState
+	if s := e.polState[id]; s != nil {
+		state = *s
+	}
+	e.polMu.Unlock()
+	spec := pe.cfg.Spec
+	timeDependent := spec.MinAge > 0 || spec.Hold != nil && !spec.Hold.Until.IsZero() || pe.cfg.ReflectDigest == ReflectAlways
+	if !force && state.revision == rev && !timeDependent {
+		st, _ := e.status(id)
+		return evaluation{result: resultOf(st), value: state.value}
+	}
+
+	start := time.Now()
+	facts := &tagFacts{ctx: ctx, scan: e.scan, cache: e.db, repo: re.cfg.Scan, times: times}
+	sel, err := pe.pol.Select(tags, policy.Inputs{Facts: facts, Now: e.now()})
+	if facts.err != nil {
+		err = fmt.Errorf("fetching creation times: %w", facts.err)
+	}
+	var digest string
+	if err == nil {
+		switch pe.cfg.ReflectDigest {
+		case ReflectAlways:
+			digest, err = e.scan.Digest(ctx, re.cfg.Scan, sel.Tag)
+		case ReflectIfNotPresent:
+			var f scanner.Facts
+			f, err = e.scan.CachedFacts(ctx, e.db, re.cfg.Scan, sel.Tag)
+			digest = f.Digest
+		}
+		if err != nil {
+			err = fmt.Errorf("getting the digest of %s:%s: %w", re.cfg.Scan.Image, sel.Tag, err)
+		}
+	}
+	e.metrics.PolicyEvaluated(id, time.Since(start), err)
+	if err != nil {
+		if ctx.Err() != nil {
+			return evaluation{result: ObjectResult{ID: id, Reason: ReasonPending, Message: id.String() + ": interrupted"}}
+		}
+		reason := ReasonEvaluationFailed
+		if errors.Is(err, policy.ErrNoMatch) {
+			reason = ReasonNoMatch
+		}
+		e.log.Warn("policy evaluation failed", "object", id.String(), "error", err.Error())
+		return evaluation{result: resultOf(e.record(id, write, fail(reason, err)))}
+	}
+
+	value := &setter.Value{Policy: id.markerName(), Image: re.cfg.Scan.Image, Tag: sel.Tag, Digest: digest}
+	ref := refString(*value)
+	prev := state.ref
+	if prev == "" {
+		if st, ok := e.status(id); ok {
+			prev = st.LatestRef
+		}
+	}
+	changed := ref != prev
+	if write {
+		e.polMu.Lock()
+		e.polState[id] = &policyState{revision: rev, value: value, ref: ref}
+		e.polMu.Unlock()
+	}
+	if changed {
+		e.log.Info("latest reference changed", "object", id.String(), "from", prev, "to", ref)
+	}
+	st := e.record(id, write, func(st *ObjectStatus) {
+		st.Ready, st.Reason = true, ReasonSucceeded
+		if changed && prev != "" {
+			st.PreviousRef = prev
+		}
+		st.LatestRef = ref
+		msg := fmt.Sprintf("%s: latest reference %s", id, ref)
+		if sel.Held {
+			msg += fmt.Sprintf(" (held: %s)", spec.Hold.Reason)
+		}
+		st.Message = msg
+	})
+	return evaluation{result: resultOf(st), value: value, changed: changed}
+}
+
+// refString is NAME:TAG, or NAME:TAG@DIGEST.
+func refString(v setter.Value) string {
+	ref := v.Image + ":" + v.Tag
+	if v.Digest != "" {
+		ref += "@" + v.Digest
+	}
+	return ref
+}
+
+// --- Automations ---
+
+// automationValues returns the latest values of the policies of an automation, in policy
+// order, from values, or from the engine's memory when values is nil.
+func (e *Engine) automationValues(ae *autoEntry, values map[ObjectID]*setter.Value) []setter.Value {
+	var out []setter.Value
+	if values == nil {
+		e.polMu.Lock()
+		defer e.polMu.Unlock()
+	}
+	for _, pid := range ae.policies {
+		var v *setter.Value
+		if values != nil {
+			v = values[pid]
+		} else if s := e.polState[pid]; s != nil {
+			v = s.value
+		}
+		if v != nil {
+			out = append(out, *v)
+		}
+	}
+	return out
+}
+
+// request builds the committer request of an automation; update is its Update.
+func request(ae *autoEntry, vals []setter.Value, update committer.Update) committer.Request {
+	a := ae.cfg
+	tv := make(map[string]string, len(vals)+len(a.MessageValues))
+	for _, v := range vals {
+		tv[v.Policy] = refString(v)
+	}
+	for k, v := range a.MessageValues {
+		tv[k] = v
+	}
+	return committer.Request{
+		Automation:      committer.AutomationObject{Namespace: a.ID.Namespace, Name: a.ID.Name},
+		URL:             a.Git.URL,
+		Auth:            a.Git.Auth,
+		Branch:          a.Git.Branch,
+		PushBranch:      a.PushBranch,
+		PushRefspec:     a.PushRefspec,
+		PushOptions:     a.PushOptions,
+		Path:            a.Path,
+		Update:          update,
+		Author:          a.Author,
+		MessageTemplate: a.MessageTemplate,
+		Values:          tv,
+		Signing:         a.Signing,
+	}
+}
+
+// reasonFor classifies a committer error.
+func reasonFor(err error) string {
+	switch {
+	case errors.Is(err, committer.ErrTemplate):
+		return ReasonTemplateFailed
+	case errors.Is(err, committer.ErrAuthentication), errors.Is(err, committer.ErrUnknownHostKey):
+		return ReasonAuthFailed
+	case errors.Is(err, committer.ErrPushRejected):
+		return ReasonPushFailed
+	case errors.Is(err, committer.ErrInvalidRequest), errors.Is(err, committer.ErrPathEscapes), errors.Is(err, committer.ErrBranchNotFound):
+		return ReasonInvalidSpec
+	}
+	return ReasonUpdateFailed
+}
+
+// preflight returns the result of an automation that cannot run (invalid, suspended, no
+// values), or nil when it can.
+func (e *Engine) preflight(id ObjectID, ae *autoEntry, vals []setter.Value, write bool) *ObjectResult {
+	var st ObjectStatus
+	switch {
+	case ae.err != nil:
+		st = e.record(id, write, fail(ae.reason, ae.err))
+	case ae.cfg.Suspend:
+		st = e.record(id, write, func(st *ObjectStatus) {
+			st.Ready, st.Reason, st.Message = false, ReasonSuspended, id.String()+": suspended"
+		})
+	case len(vals) == 0:
+		st = e.record(id, write, fail(ReasonNoValues, fmt.Errorf("none of its %d policies has a latest reference", len(ae.policies))))
+	default:
+		return nil
+	}
+	r := resultOf(st)
+	return &r
+}
+
+// runAutomation runs one automation: the setter on the cached clone, then commit and push.
+// ok is false when ctx ended first and nothing was recorded.
+func (e *Engine) runAutomation(ctx context.Context, c *compiled, id ObjectID) (res ObjectResult, ok bool) {
+	ae := c.autos[id]
+	vals := e.automationValues(ae, nil)
+	if r := e.preflight(id, ae, vals, true); r != nil {
+		return *r, true
+	}
+	update := func(ctx context.Context, dir string) (any, error) {
+		return setter.Set(ctx, dir, vals, setter.Options{})
+	}
+	start := time.Now()
+	out, err := e.commit.Run(ctx, request(ae, vals, update))
+	retries := max(out.Attempts-1, 0)
+	e.metrics.AutomationDone(id, time.Since(start), out.Pushed, retries, err)
+	if err != nil && ctx.Err() != nil {
+		e.log.Info("automation abandoned", "object", id.String(), "error", err.Error())
+		return ObjectResult{}, false
+	}
+	sr, _ := out.Changed.(*setter.Result)
+	if sr != nil {
+		for _, w := range sr.Warnings {
+			e.log.Warn("marker not applied", "object", id.String(), "warning", w.String())
+		}
+	}
+	if err != nil {
+		e.log.Warn("automation failed", "object", id.String(), "error", err.Error())
+		return resultOf(e.record(id, true, fail(reasonFor(err), err))), true
+	}
+	now := e.now().UTC()
+	st := e.record(id, true, func(st *ObjectStatus) {
+		st.Ready, st.Reason, st.LastRun = true, ReasonSucceeded, now
+		if out.Pushed {
+			st.LastPushCommit, st.LastPushBranch, st.LastPushTime = out.Commit, out.Branch, now
+			st.Message = fmt.Sprintf("%s: pushed %s to %s (%d files)", id, short(out.Commit), out.Branch, len(out.Files))
+		} else {
+			st.Message = fmt.Sprintf("%s: up to date", id)
+		}
+	})
+	r := resultOf(st)
+	if out.Pushed {
+		r.Commit, r.Branch = out.Commit, out.Branch
+		if sr != nil {
+			for _, ch := range sr.Changes() {
+				r.Changes = append(r.Changes, ch.String())
+			}
+		}
+		e.log.Info("pushed", "object", id.String(), "commit", out.Commit, "branch", out.Branch, "files", strings.Join(out.Files, ","))
+	}
+	return r, true
+}
+
+func short(commit string) string {
+	if len(commit) > 12 {
+		return commit[:12]
+	}
+	return commit
+}
+
+// --- One pass ---
+
+// RunOnce makes one pass over the configuration: it scans every repository (at most
+// Options.Concurrency at once), evaluates every policy, and runs every automation whose
+// policies have latest references, committing and pushing what changed. A failure of one
+// object never stops the others: the Report lists every object with its outcome, and the
+// error wraps ErrFailed when any failed (Report.Err), so that `tagflow run --once` can exit
+// non-zero. When ctx ends, RunOnce stops and returns ctx's error; an interrupted commit is
+// abandoned, which the committer's clone cache survives.
+func (e *Engine) RunOnce(ctx context.Context) (Report, error) {
+	if !e.runMu.TryLock() {
+		return Report{}, ErrBusy
+	}
+	defer e.runMu.Unlock()
+	return e.pass(ctx, ctx)
+}
+
+// pass is RunOnce; commitCtx bounds the automations (Run lets them outlive ctx briefly).
+func (e *Engine) pass(ctx, commitCtx context.Context) (Report, error) {
+	c := e.cfg.Load()
+	var (
+		mu      sync.Mutex
+		results = map[ObjectID]ObjectResult{}
+	)
+	put := func(r ObjectResult) {
+		mu.Lock()
+		results[r.ID] = r
+		mu.Unlock()
+	}
+	forEach := func(ids []ObjectID, fn func(id ObjectID)) {
+		var g errgroup.Group
+		g.SetLimit(e.concurrency)
+		for _, id := range ids {
+			if ctx.Err() != nil {
+				break
+			}
+			g.Go(func() error { fn(id); return nil })
+		}
+		_ = g.Wait()
+	}
+	forEach(c.repoOrder, func(id ObjectID) {
+		if r, ok := e.scanRepo(ctx, c, id, true); ok {
+			put(r)
+		}
+	})
+	forEach(c.policyOrder, func(id ObjectID) {
+		put(e.evaluatePolicy(ctx, c, id, true, false).result)
+	})
+	forEach(c.autoOrder, func(id ObjectID) {
+		if ctx.Err() != nil {
+			return
+		}
+		if r, ok := e.runAutomation(commitCtx, c, id); ok {
+			put(r)
+		}
+	})
+	if err := ctx.Err(); err != nil {
+		return Report{}, err
+	}
+	var rep Report
+	for _, id := range c.all() {
+		r, ok := results[id]
+		if !ok {
+			r = ObjectResult{ID: id, Reason: ReasonPending, Message: id.String() + ": not run"}
+		}
+		rep.Objects = append(rep.Objects, r)
+	}
+	return rep, rep.Err()
+}

@@ -1,0 +1,173 @@
+package automation
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"strings"
+	"sync"
+
+	"github.com/aymanbagabas/go-udiff"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/tagflow/tagflow/committer"
+	"github.com/tagflow/tagflow/setter"
+)
+
+// FilePlan is one file an automation would change.
+type FilePlan struct {
+	// Path is the file's path in the repository, slash-separated.
+	Path string
+	// Diff is a unified diff of the file ("--- a/PATH", "+++ b/PATH").
+	Diff string
+}
+
+// AutomationPlan is what one automation would commit.
+type AutomationPlan struct {
+	ID ObjectID
+	// URL is the remote without credentials; Branch the branch that would receive the
+	// commit; Head the remote head the plan was computed against.
+	URL    string
+	Branch string
+	Head   string
+	// Message is the commit message the run would write.
+	Message string
+	// Files are the files that would change, by path; empty when nothing would.
+	Files []FilePlan
+	// Changes are the fields that would change ("file:line: old -> new").
+	Changes []string
+	// Warnings are the setter's warnings (markers it could not apply).
+	Warnings []string
+}
+
+// Diff returns the unified diffs of every file, concatenated.
+func (p AutomationPlan) Diff() string {
+	var b strings.Builder
+	for _, f := range p.Files {
+		b.WriteString(f.Diff)
+	}
+	return b.String()
+}
+
+// PlanReport is the outcome of Plan: the result of every object, as in a pass, and the plan
+// of every automation that could be computed, sorted by namespace and name.
+type PlanReport struct {
+	Report
+	Automations []AutomationPlan
+}
+
+// Plan computes what a pass would commit, without committing or pushing anything: it scans
+// every repository (refreshing the tag cache, which is a cache, never state) and evaluates
+// every policy, then, for each automation, brings its cached clone to the remote head
+// (committer.Plan, under the same per-remote lock as a run) and runs the setter in dry-run
+// mode against it. No status is written, no file of the clone changes, nothing is pushed.
+// The error wraps ErrFailed when an object failed, as RunOnce's does.
+func (e *Engine) Plan(ctx context.Context) (PlanReport, error) {
+	if !e.runMu.TryLock() {
+		return PlanReport{}, ErrBusy
+	}
+	defer e.runMu.Unlock()
+	c := e.cfg.Load()
+	var (
+		mu      sync.Mutex
+		results = map[ObjectID]ObjectResult{}
+		values  = map[ObjectID]*setter.Value{}
+		plans   = map[ObjectID]AutomationPlan{}
+	)
+	forEach := func(ids []ObjectID, fn func(id ObjectID)) {
+		var g errgroup.Group
+		g.SetLimit(e.concurrency)
+		for _, id := range ids {
+			if ctx.Err() != nil {
+				break
+			}
+			g.Go(func() error { fn(id); return nil })
+		}
+		_ = g.Wait()
+	}
+	forEach(c.repoOrder, func(id ObjectID) {
+		if r, ok := e.scanRepo(ctx, c, id, false); ok {
+			mu.Lock()
+			results[id] = r
+			mu.Unlock()
+		}
+	})
+	forEach(c.policyOrder, func(id ObjectID) {
+		ev := e.evaluatePolicy(ctx, c, id, false, true)
+		mu.Lock()
+		results[id] = ev.result
+		if ev.value != nil {
+			values[id] = ev.value
+		}
+		mu.Unlock()
+	})
+	forEach(c.autoOrder, func(id ObjectID) {
+		r, p, ok := e.planAutomation(ctx, c, id, values)
+		mu.Lock()
+		defer mu.Unlock()
+		results[id] = r
+		if ok {
+			plans[id] = p
+		}
+	})
+	if err := ctx.Err(); err != nil {
+		return PlanReport{}, err
+	}
+	var rep PlanReport
+	for _, id := range c.all() {
+		r, ok := results[id]
+		if !ok {
+			r = ObjectResult{ID: id, Reason: ReasonPending, Message: id.String() + ": not run"}
+		}
+		rep.Objects = append(rep.Objects, r)
+		if p, ok := plans[id]; ok {
+			rep.Automations = append(rep.Automations, p)
+		}
+	}
+	return rep, rep.Err()
+}
+
+// planAutomation computes the plan of one automation.
+func (e *Engine) planAutomation(ctx context.Context, c *compiled, id ObjectID, values map[ObjectID]*setter.Value) (ObjectResult, AutomationPlan, bool) {
+	ae := c.autos[id]
+	vals := e.automationValues(ae, values)
+	if r := e.preflight(id, ae, vals, false); r != nil {
+		return *r, AutomationPlan{}, false
+	}
+	update := func(ctx context.Context, dir string) (any, error) {
+		return setter.Set(ctx, dir, vals, setter.Options{DryRun: true})
+	}
+	out, err := e.commit.Plan(ctx, request(ae, vals, update))
+	if err != nil {
+		st := e.record(id, false, fail(reasonFor(err), err))
+		return resultOf(st), AutomationPlan{}, false
+	}
+	p := AutomationPlan{
+		ID:      id,
+		URL:     committer.RedactURL(ae.cfg.Git.URL),
+		Branch:  out.Branch,
+		Head:    out.Head,
+		Message: out.Message,
+	}
+	if sr, _ := out.Changed.(*setter.Result); sr != nil {
+		base := strings.TrimPrefix(path.Clean("/"+ae.cfg.Path), "/")
+		for _, f := range sr.Files {
+			rel := path.Join(base, f.Path)
+			p.Files = append(p.Files, FilePlan{
+				Path: rel,
+				Diff: udiff.Unified("a/"+rel, "b/"+rel, string(f.Old), string(f.New)),
+			})
+		}
+		for _, ch := range sr.Changes() {
+			p.Changes = append(p.Changes, ch.String())
+		}
+		for _, w := range sr.Warnings {
+			p.Warnings = append(p.Warnings, w.String())
+		}
+	}
+	msg := fmt.Sprintf("%s: nothing to change", id)
+	if len(p.Files) > 0 {
+		msg = fmt.Sprintf("%s: would change %d files on %s", id, len(p.Files), p.Branch)
+	}
+	return ObjectResult{ID: id, Ready: true, Reason: ReasonSucceeded, Message: msg}, p, true
+}

@@ -1,0 +1,365 @@
+package automation
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"sync"
+	"time"
+
+	"github.com/tagflow/tagflow/scanner"
+)
+
+// scheduler is the state of Run: when each repository and automation is due. Times are on
+// the wall clock.
+type scheduler struct {
+	mu       sync.Mutex
+	wake     chan struct{}
+	cfg      *compiled
+	repoNext map[ObjectID]time.Time // next scan of each schedulable repository
+	rescan   map[ObjectID]bool      // a trigger arrived while the scan was running
+	autoNext map[ObjectID]time.Time // next run on the automation's own schedule
+	pending  map[ObjectID]time.Time // coalesced triggers: run at this time
+	evalNow  []ObjectID             // policies to evaluate at once (new or changed)
+	running  map[ObjectID]bool
+}
+
+func newScheduler() *scheduler {
+	return &scheduler{
+		wake:     make(chan struct{}, 1),
+		repoNext: map[ObjectID]time.Time{},
+		rescan:   map[ObjectID]bool{},
+		autoNext: map[ObjectID]time.Time{},
+		pending:  map[ObjectID]time.Time{},
+		running:  map[ObjectID]bool{},
+	}
+}
+
+// poke wakes the loop.
+func (s *scheduler) poke() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// trigger schedules automation id to run at, unless it is already pending: changes
+// arriving within the window join the run the first one scheduled.
+func (s *scheduler) trigger(id ObjectID, at time.Time) {
+	s.mu.Lock()
+	if _, ok := s.pending[id]; !ok {
+		s.pending[id] = at
+	}
+	s.mu.Unlock()
+	s.poke()
+}
+
+// reconcile brings the schedule to the configuration c: new and changed objects are due
+// at once, removed ones forgotten. The caller holds s.mu. With s.cfg nil (the start of Run,
+// right after the first pass), everything is scheduled from now.
+func (s *scheduler) reconcile(c *compiled, now time.Time, window time.Duration) {
+	old := s.cfg
+	s.cfg = c
+	for id := range s.repoNext {
+		if _, ok := c.repos[id]; !ok {
+			delete(s.repoNext, id)
+			delete(s.rescan, id)
+		}
+	}
+	for id, re := range c.repos {
+		if re.schedule == nil {
+			delete(s.repoNext, id)
+			continue
+		}
+		switch {
+		case old == nil:
+			s.repoNext[id] = re.schedule.Next(now)
+		case old.repos[id] == nil || !reflect.DeepEqual(old.repos[id].cfg, re.cfg):
+			s.repoNext[id] = now
+		}
+	}
+	if old != nil {
+		for id, pe := range c.policies {
+			if oe := old.policies[id]; oe == nil || !reflect.DeepEqual(oe.cfg, pe.cfg) {
+				s.evalNow = append(s.evalNow, id)
+			}
+		}
+	}
+	for id := range s.autoNext {
+		if _, ok := c.autos[id]; !ok {
+			delete(s.autoNext, id)
+		}
+	}
+	for id := range s.pending {
+		if _, ok := c.autos[id]; !ok {
+			delete(s.pending, id)
+		}
+	}
+	for id, ae := range c.autos {
+		changed := old != nil && (old.autos[id] == nil || !reflect.DeepEqual(old.autos[id].cfg, ae.cfg) ||
+			!reflect.DeepEqual(old.autos[id].policies, ae.policies))
+		if ae.schedule == nil {
+			delete(s.autoNext, id)
+		} else if old == nil || changed {
+			s.autoNext[id] = ae.schedule.Next(now)
+		}
+		if changed {
+			if _, ok := s.pending[id]; !ok {
+				s.pending[id] = now.Add(window)
+			}
+		}
+	}
+}
+
+// graceful returns a context for commits that ends ShutdownGrace after ctx does.
+func (e *Engine) graceful(ctx context.Context) (context.Context, context.CancelFunc) {
+	gctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	var mu sync.Mutex
+	var timer *time.Timer
+	stop := context.AfterFunc(ctx, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if e.grace <= 0 {
+			cancel()
+			return
+		}
+		timer = time.AfterFunc(e.grace, cancel)
+	})
+	return gctx, func() {
+		stop()
+		mu.Lock()
+		if timer != nil {
+			timer.Stop()
+		}
+		mu.Unlock()
+		cancel()
+	}
+}
+
+// Run is the long-running loop. It starts with a full pass (as RunOnce), then scans each
+// repository on its Interval or Schedule; a scan that changes a repository's tag set
+// triggers the evaluation of its policies; a policy whose latest reference changes
+// triggers the automations selecting it, which also run on their own Interval or Schedule.
+// Triggers are coalesced: an automation runs Options.CoalesceWindow after the first
+// change that triggered it, with every change that arrived meanwhile, so a burst of
+// changes makes one commit. Apply takes effect while Run runs; Trigger asks for an
+// immediate scan.
+//
+// Failures of single objects go to their status and never stop the loop. When ctx ends,
+// Run starts nothing new, cancels the scans, lets commits in progress finish for up to
+// Options.ShutdownGrace (then abandons them: the committer's clone cache survives an
+// abandoned run and is reset on the next), and returns nil.
+func (e *Engine) Run(ctx context.Context) error {
+	if !e.runMu.TryLock() {
+		return ErrBusy
+	}
+	defer e.runMu.Unlock()
+	commitCtx, stop := e.graceful(ctx)
+	defer stop()
+
+	s := newScheduler()
+	e.sched.Store(s)
+	defer e.sched.Store(nil)
+
+	// The first pass scans, evaluates and runs everything; object failures are in the
+	// statuses.
+	c := e.cfg.Load()
+	if _, err := e.pass(ctx, commitCtx); err != nil && ctx.Err() == nil {
+		e.log.Warn("first pass", "error", err.Error())
+	}
+	s.mu.Lock()
+	s.reconcile(c, time.Now(), e.window)
+	s.mu.Unlock()
+
+	var wg sync.WaitGroup
+	scanSem := make(chan struct{}, e.concurrency)
+	autoSem := make(chan struct{}, e.concurrency)
+	acquire := func(sem chan struct{}) bool {
+		select {
+		case sem <- struct{}{}:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	for {
+		c := e.cfg.Load()
+		now := time.Now()
+		var scans, autos, evals []ObjectID
+		s.mu.Lock()
+		if c != s.cfg {
+			s.reconcile(c, now, e.window)
+		}
+		evals, s.evalNow = s.evalNow, nil
+		next := now.Add(time.Hour)
+		for id, t := range s.repoNext {
+			if s.running[id] {
+				continue
+			}
+			if !t.After(now) {
+				s.running[id] = true
+				scans = append(scans, id)
+			} else if t.Before(next) {
+				next = t
+			}
+		}
+		for id := range c.autos {
+			if s.running[id] {
+				continue
+			}
+			due := false
+			for _, t := range []time.Time{s.pending[id], s.autoNext[id]} {
+				if t.IsZero() {
+					continue
+				}
+				if !t.After(now) {
+					due = true
+				} else if t.Before(next) {
+					next = t
+				}
+			}
+			if due {
+				s.running[id] = true
+				delete(s.pending, id)
+				autos = append(autos, id)
+			}
+		}
+		s.mu.Unlock()
+
+		if len(evals) > 0 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for _, id := range evals {
+					if c.policies[id] != nil {
+						e.evaluateAndTrigger(ctx, c, s, id)
+					}
+				}
+			}()
+		}
+		for _, id := range scans {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if acquire(scanSem) {
+					e.loopScan(ctx, c, s, id)
+					<-scanSem
+				}
+				s.done(id, func() {
+					re := s.cfg.repos[id]
+					if _, ok := s.repoNext[id]; !ok || re == nil || re.schedule == nil {
+						return
+					}
+					if s.rescan[id] {
+						delete(s.rescan, id)
+						s.repoNext[id] = time.Now()
+						return
+					}
+					s.repoNext[id] = re.schedule.Next(time.Now())
+				})
+			}()
+		}
+		for _, id := range autos {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if acquire(autoSem) {
+					if ctx.Err() == nil {
+						if _, ok := e.runAutomation(commitCtx, c, id); !ok {
+							e.log.Info("automation interrupted by shutdown", "object", id.String())
+						}
+					}
+					<-autoSem
+				}
+				s.done(id, func() {
+					if ae := s.cfg.autos[id]; ae != nil && ae.schedule != nil {
+						s.autoNext[id] = ae.schedule.Next(time.Now())
+					}
+				})
+			}()
+		}
+
+		timer := time.NewTimer(time.Until(next))
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			wg.Wait()
+			e.log.Info("stopped")
+			return nil
+		case <-s.wake:
+		case <-timer.C:
+		}
+		timer.Stop()
+	}
+}
+
+// done marks id as no longer running, lets fn reschedule it (under s.mu), and wakes the
+// loop.
+func (s *scheduler) done(id ObjectID, fn func()) {
+	s.mu.Lock()
+	delete(s.running, id)
+	fn()
+	s.mu.Unlock()
+	s.poke()
+}
+
+// loopScan scans a repository and evaluates its policies, triggering the automations of
+// every policy whose latest reference changed.
+func (e *Engine) loopScan(ctx context.Context, c *compiled, s *scheduler, id ObjectID) {
+	if _, ok := e.scanRepo(ctx, c, id, true); !ok {
+		return
+	}
+	for _, pid := range c.policiesByRepo[id] {
+		if ctx.Err() != nil {
+			return
+		}
+		e.evaluateAndTrigger(ctx, c, s, pid)
+	}
+}
+
+func (e *Engine) evaluateAndTrigger(ctx context.Context, c *compiled, s *scheduler, pid ObjectID) {
+	ev := e.evaluatePolicy(ctx, c, pid, true, false)
+	if !ev.changed {
+		return
+	}
+	at := time.Now().Add(e.window)
+	for _, aid := range c.autosByPolicy[pid] {
+		s.trigger(aid, at)
+	}
+}
+
+// Trigger asks Run for an immediate scan of every repository of image (a webhook saw a
+// push). It returns ErrNotRunning when Run is not running, and an error wrapping
+// ErrUnknownImage when no repository scans image.
+func (e *Engine) Trigger(ctx context.Context, image string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	canonical, err := scanner.CanonicalName(image)
+	if err != nil {
+		return fmt.Errorf("triggering a scan of %s: %w", image, err)
+	}
+	s := e.sched.Load()
+	if s == nil {
+		return fmt.Errorf("triggering a scan of %s: %w", image, ErrNotRunning)
+	}
+	ids := e.cfg.Load().byImage[canonical]
+	if len(ids) == 0 {
+		return fmt.Errorf("triggering a scan of %s: %w", image, ErrUnknownImage)
+	}
+	s.mu.Lock()
+	now := time.Now()
+	for _, id := range ids {
+		if _, ok := s.repoNext[id]; !ok {
+			continue
+		}
+		if s.running[id] {
+			s.rescan[id] = true
+		} else {
+			s.repoNext[id] = now
+		}
+	}
+	s.mu.Unlock()
+	s.poke()
+	return nil
+}

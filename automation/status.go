@@ -1,0 +1,243 @@
+package automation
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/tagflow/tagflow/store"
+)
+
+// ObjectStatus is the status of one object, as kept in the store (JSON, under the key
+// ID.String()). Fields that do not apply to the object's kind are zero.
+type ObjectStatus struct {
+	ID ObjectID `json:"id"`
+	// Ready is true when the object's last step succeeded.
+	Ready bool `json:"ready"`
+	// Reason is one word (the Reason constants); Message one line naming the object and the
+	// cause, without credentials.
+	Reason  string `json:"reason"`
+	Message string `json:"message,omitempty"`
+	// ObservedGeneration is the number of the configuration (counted by Apply in this
+	// process) the status was computed with.
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	// LastTransition is when Ready or Reason last changed; UpdatedAt when the status was
+	// last written.
+	LastTransition time.Time `json:"lastTransition,omitzero"`
+	UpdatedAt      time.Time `json:"updatedAt,omitzero"`
+
+	// ImageRepository: the canonical image, the last scan (successful or not), the last
+	// successful one, and the tags it found.
+	Image              string    `json:"image,omitempty"`
+	LastScan           time.Time `json:"lastScan,omitzero"`
+	LastSuccessfulScan time.Time `json:"lastSuccessfulScan,omitzero"`
+	TagCount           int       `json:"tagCount,omitempty"`
+
+	// ImagePolicy: the latest reference (NAME:TAG or NAME:TAG@DIGEST) and the one before it.
+	LatestRef   string `json:"latestRef,omitempty"`
+	PreviousRef string `json:"previousRef,omitempty"`
+
+	// ImageUpdateAutomation: the last run, and the last commit pushed, where and when.
+	LastRun        time.Time `json:"lastRun,omitzero"`
+	LastPushCommit string    `json:"lastPushCommit,omitempty"`
+	LastPushBranch string    `json:"lastPushBranch,omitempty"`
+	LastPushTime   time.Time `json:"lastPushTime,omitzero"`
+}
+
+// Failed reports whether the object is failing: not ready, and neither suspended nor still
+// waiting for its first run.
+func (s ObjectStatus) Failed() bool {
+	return !s.Ready && s.Reason != ReasonSuspended && s.Reason != ReasonPending
+}
+
+// parseObjectID reads back ObjectID.String.
+func parseObjectID(key string) (ObjectID, bool) {
+	parts := strings.Split(key, "/")
+	switch {
+	case len(parts) == 2 && parts[0] != "" && parts[1] != "":
+		return ObjectID{Kind: Kind(parts[0]), Name: parts[1]}, true
+	case len(parts) == 3 && parts[0] != "" && parts[1] != "" && parts[2] != "":
+		return ObjectID{Kind: Kind(parts[0]), Namespace: parts[1], Name: parts[2]}, true
+	}
+	return ObjectID{}, false
+}
+
+// maxMessageLen bounds a status message.
+const maxMessageLen = 2048
+
+// oneLine makes msg one line of at most maxMessageLen bytes.
+func oneLine(msg string) string {
+	msg = strings.Join(strings.Fields(msg), " ")
+	if len(msg) > maxMessageLen {
+		cut := maxMessageLen
+		for cut > 0 && msg[cut]&0xC0 == 0x80 {
+			cut--
+		}
+		msg = msg[:cut] + "…"
+	}
+	return msg
+}
+
+// failure is a status message for err: the object, then the cause.
+func failure(id ObjectID, err error) string {
+	msg := err.Error()
+	// Committer errors start with "automation NS/NAME: "; the object is named already.
+	if id.Kind == KindAutomation {
+		msg = strings.TrimPrefix(msg, "automation "+strings.TrimPrefix(id.String(), string(id.Kind)+"/")+": ")
+	}
+	return oneLine(id.String() + ": " + msg)
+}
+
+// loadStatuses fills the status cache from the store; the caller holds stMu.
+func (e *Engine) loadStatuses() error {
+	if e.statuses != nil {
+		return nil
+	}
+	recs, err := e.db.Statuses("")
+	if err != nil {
+		return err
+	}
+	m := make(map[ObjectID]*ObjectStatus, len(recs))
+	for _, r := range recs {
+		var st ObjectStatus
+		if err := json.Unmarshal(r.Value, &st); err != nil {
+			continue // unreadable: recomputed by the next run
+		}
+		id, ok := parseObjectID(r.Key)
+		if !ok || st.ID != id {
+			continue
+		}
+		m[id] = &st
+	}
+	e.statuses = m
+	return nil
+}
+
+// status returns a copy of the status of id, and whether there is one.
+func (e *Engine) status(id ObjectID) (ObjectStatus, bool) {
+	e.stMu.Lock()
+	defer e.stMu.Unlock()
+	if err := e.loadStatuses(); err != nil {
+		e.log.Warn("reading statuses", "error", err.Error())
+		return ObjectStatus{}, false
+	}
+	st, ok := e.statuses[id]
+	if !ok {
+		return ObjectStatus{ID: id}, false
+	}
+	return *st, true
+}
+
+// update changes the status of id with fn and stores it. Objects that are no longer
+// configured get no status.
+func (e *Engine) update(id ObjectID, fn func(st *ObjectStatus)) ObjectStatus {
+	e.cfgMu.RLock()
+	defer e.cfgMu.RUnlock()
+	c := e.cfg.Load()
+	e.stMu.Lock()
+	defer e.stMu.Unlock()
+	if err := e.loadStatuses(); err != nil {
+		e.log.Warn("reading statuses", "error", err.Error())
+		e.statuses = map[ObjectID]*ObjectStatus{}
+	}
+	old, ok := e.statuses[id]
+	st := ObjectStatus{ID: id}
+	if ok {
+		st = *old
+	}
+	fn(&st)
+	st.ID = id
+	st.Message = oneLine(st.Message)
+	st.ObservedGeneration = c.gen
+	now := e.now().UTC()
+	if !ok || old.Ready != st.Ready || old.Reason != st.Reason {
+		st.LastTransition = now
+	}
+	if ok && reflectEqualStatus(*old, st) {
+		return st
+	}
+	st.UpdatedAt = now
+	if !c.has(id) {
+		return st
+	}
+	e.statuses[id] = &st
+	b, err := json.Marshal(st)
+	if err == nil {
+		err = e.db.PutStatus(id.String(), b)
+	}
+	if err != nil {
+		e.log.Warn("storing status", "object", id.String(), "error", err.Error())
+	}
+	return st
+}
+
+// reflectEqualStatus compares two statuses ignoring UpdatedAt.
+func reflectEqualStatus(a, b ObjectStatus) bool {
+	a.UpdatedAt, b.UpdatedAt = time.Time{}, time.Time{}
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	return string(ja) == string(jb)
+}
+
+// Status returns the status of every object, sorted: repositories, policies, then
+// automations, each by namespace and name. Configured objects that have not run yet are
+// listed as not ready with ReasonPending; statuses kept in the store for objects of no
+// configuration applied in this process are listed too.
+func (e *Engine) Status(ctx context.Context) ([]ObjectStatus, error) {
+	out, err := ReadStatus(ctx, e.db)
+	seen := map[ObjectID]bool{}
+	for _, st := range out {
+		seen[st.ID] = true
+	}
+	for _, id := range e.cfg.Load().all() {
+		if !seen[id] {
+			out = append(out, ObjectStatus{ID: id, Reason: ReasonPending, Message: id.String() + ": not run yet"})
+		}
+	}
+	sortStatuses(out)
+	return out, err
+}
+
+// ReadStatus returns the statuses kept in db, sorted as Status sorts them, without an
+// Engine (for `tagflow status`, which needs no scanner or committer). A status that does
+// not decode is left out and reported in the error; the others are still returned.
+func ReadStatus(ctx context.Context, db *store.DB) ([]ObjectStatus, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	recs, err := db.Statuses("")
+	if err != nil {
+		return nil, fmt.Errorf("reading status: %w", err)
+	}
+	var out []ObjectStatus
+	var bad []error
+	for _, r := range recs {
+		var st ObjectStatus
+		if err := json.Unmarshal(r.Value, &st); err != nil {
+			bad = append(bad, fmt.Errorf("status of %s: %w", r.Key, err))
+			continue
+		}
+		out = append(out, st)
+	}
+	sortStatuses(out)
+	if len(bad) > 0 {
+		return out, fmt.Errorf("reading status: %w", errors.Join(bad...))
+	}
+	return out, nil
+}
+
+func sortStatuses(s []ObjectStatus) {
+	slices.SortFunc(s, func(a, b ObjectStatus) int {
+		switch {
+		case a.ID.less(b.ID):
+			return -1
+		case b.ID.less(a.ID):
+			return 1
+		}
+		return 0
+	})
+}
