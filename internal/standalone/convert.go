@@ -1,0 +1,340 @@
+package standalone
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	v1 "github.com/tagflow/tagflow/api/v1"
+	"github.com/tagflow/tagflow/api/v1/load"
+	"github.com/tagflow/tagflow/automation"
+	"github.com/tagflow/tagflow/committer"
+	"github.com/tagflow/tagflow/policy"
+	"github.com/tagflow/tagflow/scanner"
+)
+
+// Convert turns loaded objects into the engine's configuration, reading credentials from
+// secrets. An object that cannot be converted is left out and its problem is part of the
+// returned error, which joins one error per object; every other object is converted.
+func Convert(objs *load.Objects, secrets Secrets) (automation.Config, error) {
+	var cfg automation.Config
+	var errs []error
+	for i := range objs.ImageRepositories {
+		r := &objs.ImageRepositories[i]
+		c, err := convertRepository(r, secrets)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s %s/%s: %w", v1.ImageRepositoryKind, r.Namespace, r.Name, err))
+			continue
+		}
+		cfg.Repositories = append(cfg.Repositories, c)
+	}
+	for i := range objs.ImagePolicies {
+		p := &objs.ImagePolicies[i]
+		c, err := convertPolicy(p)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s %s/%s: %w", v1.ImagePolicyKind, p.Namespace, p.Name, err))
+			continue
+		}
+		cfg.Policies = append(cfg.Policies, c)
+	}
+	for i := range objs.ImageUpdateAutomations {
+		a := &objs.ImageUpdateAutomations[i]
+		c, err := convertAutomation(a, objs, secrets)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s %s/%s: %w", v1.ImageUpdateAutomationKind, a.Namespace, a.Name, err))
+			continue
+		}
+		cfg.Automations = append(cfg.Automations, c)
+	}
+	return cfg, errors.Join(errs...)
+}
+
+func convertRepository(r *v1.ImageRepository, secrets Secrets) (automation.Repository, error) {
+	s := r.Spec
+	switch {
+	case s.Provider != "" && s.Provider != "generic":
+		return automation.Repository{}, fmt.Errorf("spec.provider %q: cloud provider credentials are not supported in standalone mode; use spec.secretRef", s.Provider)
+	case s.ProxySecretRef != nil:
+		return automation.Repository{}, errors.New("spec.proxySecretRef is not supported yet")
+	case s.ServiceAccountName != "":
+		return automation.Repository{}, errors.New("spec.serviceAccountName needs Kubernetes; use spec.secretRef in standalone mode")
+	}
+	repo := automation.Repository{
+		ID:       automation.ObjectID{Kind: automation.KindRepository, Namespace: r.Namespace, Name: r.Name},
+		Schedule: s.Schedule,
+		Suspend:  s.Suspend,
+		Scan: scanner.Repository{
+			Image:    s.Image,
+			Insecure: s.Insecure,
+			Exclude:  s.ExclusionList,
+			PageSize: s.PageSize,
+			MaxTags:  s.MaxTags,
+		},
+	}
+	if s.Interval != nil {
+		repo.Interval = s.Interval.Duration
+	}
+	if ref := s.SecretRef; ref != nil {
+		creds, err := registryCredentials(secrets, ref.Name)
+		if err != nil {
+			return repo, fmt.Errorf("spec.secretRef: %w", err)
+		}
+		repo.Scan.Credentials = creds
+	}
+	if ref := s.CertSecretRef; ref != nil {
+		tls, err := registryTLS(secrets, ref.Name)
+		if err != nil {
+			return repo, fmt.Errorf("spec.certSecretRef: %w", err)
+		}
+		repo.Scan.TLS = tls
+	}
+	return repo, nil
+}
+
+// registryCredentials reads a docker config secret (.dockerconfigjson, as a Secret of type
+// kubernetes.io/dockerconfigjson has) or a username/password pair.
+func registryCredentials(secrets Secrets, name string) (scanner.Credentials, error) {
+	if _, v, ok, err := secrets.first(name, ".dockerconfigjson", "config.json"); err != nil || ok {
+		return scanner.Credentials{DockerConfigJSON: v}, err
+	}
+	user, okUser, err := secrets.get(name, "username")
+	if err != nil {
+		return scanner.Credentials{}, err
+	}
+	pass, okPass, err := secrets.get(name, "password")
+	if err != nil {
+		return scanner.Credentials{}, err
+	}
+	if !okUser || !okPass {
+		return scanner.Credentials{}, fmt.Errorf("secret %q has neither .dockerconfigjson nor username and password", name)
+	}
+	return scanner.Credentials{Username: trimNewline(user), Password: trimNewline(pass)}, nil
+}
+
+// registryTLS reads ca.crt, tls.crt and tls.key (Flux v1's keys) or caFile, certFile and
+// keyFile (Flux v1beta2's).
+func registryTLS(secrets Secrets, name string) (scanner.TLS, error) {
+	var tls scanner.TLS
+	for _, f := range []struct {
+		dst  *[]byte
+		keys []string
+	}{
+		{&tls.CA, []string{"ca.crt", "caFile"}},
+		{&tls.Cert, []string{"tls.crt", "certFile"}},
+		{&tls.Key, []string{"tls.key", "keyFile"}},
+	} {
+		_, v, _, err := secrets.first(name, f.keys...)
+		if err != nil {
+			return tls, err
+		}
+		*f.dst = v
+	}
+	if len(tls.CA) == 0 && len(tls.Cert) == 0 {
+		return tls, fmt.Errorf("secret %q has none of ca.crt, tls.crt and tls.key", name)
+	}
+	return tls, nil
+}
+
+func convertPolicy(p *v1.ImagePolicy) (automation.Policy, error) {
+	s := p.Spec
+	switch {
+	case len(s.Platforms) > 0:
+		return automation.Policy{}, errors.New("spec.platforms is not supported yet")
+	case s.Suspend:
+		return automation.Policy{}, errors.New("spec.suspend is not supported yet")
+	}
+	ns := s.ImageRepositoryRef.Namespace
+	if ns == "" {
+		ns = p.Namespace
+	}
+	spec := policy.Spec{}
+	switch c := s.Policy; {
+	case c.SemVer != nil:
+		spec.SemVer = c.SemVer.Range
+	case c.Alphabetical != nil:
+		spec.Alphabetical = orDefault(c.Alphabetical.Order, v1.OrderAsc)
+	case c.Numerical != nil:
+		spec.Numerical = orDefault(c.Numerical.Order, v1.OrderAsc)
+	case c.NewestBuild != nil:
+		spec.NewestBuild = true
+	}
+	if f := s.FilterTags; f != nil {
+		spec.FilterTags = &policy.Filter{Pattern: f.Pattern, Extract: f.Extract}
+	}
+	if s.MinAge != nil {
+		spec.MinAge = s.MinAge.Duration
+	}
+	if h := s.Hold; h != nil {
+		spec.Hold = &policy.Hold{Tag: h.Tag, Reason: h.Reason, Until: timeOf(h.Until)}
+	}
+	return automation.Policy{
+		ID:            automation.ObjectID{Kind: automation.KindPolicy, Namespace: p.Namespace, Name: p.Name},
+		Repository:    automation.ObjectID{Kind: automation.KindRepository, Namespace: ns, Name: s.ImageRepositoryRef.Name},
+		Spec:          spec,
+		ReflectDigest: automation.ReflectDigest(s.DigestReflectionPolicy),
+	}, nil
+}
+
+func convertAutomation(a *v1.ImageUpdateAutomation, objs *load.Objects, secrets Secrets) (automation.Automation, error) {
+	s := a.Spec
+	out := automation.Automation{
+		ID:       automation.ObjectID{Kind: automation.KindAutomation, Namespace: a.Namespace, Name: a.Name},
+		Interval: s.Interval.Duration,
+		Suspend:  s.Suspend,
+	}
+	if len(s.Windows) > 0 {
+		return out, errors.New("spec.windows is not supported yet")
+	}
+	if s.Update != nil {
+		out.Path = s.Update.Path
+	}
+	git := s.GitSpec
+	if git == nil {
+		return out, errors.New("spec.git is required: it says how to commit")
+	}
+
+	// The repository: inline, or a GitRepository object.
+	var secretRef *v1.LocalObjectReference
+	var sourceBranch string
+	switch {
+	case git.Repository != nil:
+		out.Git.URL = git.Repository.URL
+		secretRef = git.Repository.SecretRef
+	case s.SourceRef != nil:
+		src, err := findGitRepository(objs, s.SourceRef.Namespace, s.SourceRef.Name)
+		if err != nil {
+			return out, fmt.Errorf("spec.sourceRef: %w", err)
+		}
+		out.Git.URL = src.Spec.URL
+		secretRef = src.Spec.SecretRef
+		if r := src.Spec.Reference; r != nil {
+			sourceBranch = r.Branch
+		}
+	default:
+		return out, errors.New("one of spec.sourceRef and spec.git.repository is required")
+	}
+	if secretRef != nil {
+		auth, err := gitAuth(secrets, secretRef.Name)
+		if err != nil {
+			return out, fmt.Errorf("git credentials: %w", err)
+		}
+		out.Git.Auth = auth
+	}
+	out.Git.Branch = sourceBranch
+	if c := git.Checkout; c != nil && c.Reference.Branch != "" {
+		out.Git.Branch = c.Reference.Branch
+	}
+	if out.Git.Branch == "" {
+		return out, errors.New("no branch to check out: set spec.git.checkout.ref.branch")
+	}
+
+	if p := git.Push; p != nil {
+		if p.PullRequest != nil {
+			return out, errors.New("spec.git.push.pullRequest is not supported yet")
+		}
+		if strings.Contains(p.Branch, "{{") {
+			return out, fmt.Errorf("spec.git.push.branch %q: templated push branches are not supported yet", p.Branch)
+		}
+		out.PushBranch, out.PushRefspec, out.PushOptions = p.Branch, p.Refspec, p.Options
+	}
+
+	c := git.Commit
+	out.Author = committer.Author{Name: c.Author.Name, Email: c.Author.Email}
+	out.MessageTemplate, out.MessageValues = c.MessageTemplate, c.MessageTemplateValues
+	if k := c.SigningKey; k != nil {
+		signing, err := signingKey(secrets, k)
+		if err != nil {
+			return out, fmt.Errorf("spec.git.commit.signingKey: %w", err)
+		}
+		out.Signing = signing
+	}
+
+	if sel := s.PolicySelector; sel != nil {
+		ids, err := selectPolicies(objs, a.Namespace, sel)
+		if err != nil {
+			return out, fmt.Errorf("spec.policySelector: %w", err)
+		}
+		out.Policies = ids
+	}
+	return out, nil
+}
+
+func findGitRepository(objs *load.Objects, namespace, name string) (*v1.GitRepository, error) {
+	for i := range objs.GitRepositories {
+		if g := &objs.GitRepositories[i]; g.Namespace == namespace && g.Name == name {
+			return g, nil
+		}
+	}
+	return nil, fmt.Errorf("GitRepository %s/%s not found", namespace, name)
+}
+
+// gitAuth reads Flux's Git credential keys: username and password, bearerToken, or identity
+// (an SSH private key, with its passphrase in password) and known_hosts.
+func gitAuth(secrets Secrets, name string) (committer.Auth, error) {
+	var auth committer.Auth
+	keys := map[string]*string{"username": &auth.Username, "password": &auth.Password, "bearerToken": &auth.BearerToken}
+	for key, dst := range keys {
+		v, _, err := secrets.get(name, key)
+		if err != nil {
+			return auth, err
+		}
+		*dst = trimNewline(v)
+	}
+	identity, ok, err := secrets.get(name, "identity")
+	if err != nil {
+		return auth, err
+	}
+	if ok {
+		auth.SSHPrivateKey = identity
+		auth.SSHPassphrase, auth.Password = auth.Password, ""
+		if auth.KnownHosts, _, err = secrets.get(name, "known_hosts"); err != nil {
+			return auth, err
+		}
+	}
+	if auth.Username == "" && auth.Password == "" && auth.BearerToken == "" && auth.SSHPrivateKey == nil {
+		return auth, fmt.Errorf("secret %q has none of username/password, bearerToken and identity", name)
+	}
+	return auth, nil
+}
+
+// signingKey reads git.asc (and passphrase) for OpenPGP, or identity (and passphrase) for
+// SSH signatures.
+func signingKey(secrets Secrets, k *v1.SigningKey) (committer.Signing, error) {
+	var s committer.Signing
+	key := "git.asc"
+	if k.Type == v1.SigningKeyTypeSSH {
+		key = "identity"
+	}
+	v, ok, err := secrets.get(k.SecretRef.Name, key)
+	if err != nil {
+		return s, err
+	}
+	if !ok {
+		return s, fmt.Errorf("secret %q has no key %q", k.SecretRef.Name, key)
+	}
+	if k.Type == v1.SigningKeyTypeSSH {
+		s.SSHKey = v
+	} else {
+		s.OpenPGPKey = v
+	}
+	pass, _, err := secrets.get(k.SecretRef.Name, "passphrase")
+	s.Passphrase = trimNewline(pass)
+	return s, err
+}
+
+// selectPolicies lists the policies of namespace whose labels the selector matches.
+func selectPolicies(objs *load.Objects, namespace string, sel *metav1.LabelSelector) ([]automation.ObjectID, error) {
+	selector, err := metav1.LabelSelectorAsSelector(sel)
+	if err != nil {
+		return nil, err
+	}
+	ids := []automation.ObjectID{}
+	for _, p := range objs.ImagePolicies {
+		if p.Namespace == namespace && selector.Matches(labelSet(p.Labels)) {
+			ids = append(ids, automation.ObjectID{Kind: automation.KindPolicy, Namespace: p.Namespace, Name: p.Name})
+		}
+	}
+	return ids, nil
+}

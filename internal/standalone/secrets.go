@@ -1,0 +1,50 @@
+package standalone
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// Secrets reads secrets laid out like Kubernetes Secrets mounted as volumes:
+// DIR/<secret-name>/<key>, one file a key.
+type Secrets struct {
+	// Dir is the secrets directory. Empty: no secrets; every lookup fails.
+	Dir string
+}
+
+// errNoSecretsDir is returned for a lookup when no secrets directory was given.
+var errNoSecretsDir = errors.New("no secrets directory given (--secrets-dir)")
+
+// get returns the content of key in secret name, and false when the secret exists but has no
+// such key. A missing secret is an error naming it.
+func (s Secrets) get(name, key string) ([]byte, bool, error) {
+	if s.Dir == "" {
+		return nil, false, fmt.Errorf("secret %q: %w", name, errNoSecretsDir)
+	}
+	dir := filepath.Join(s.Dir, name)
+	if info, err := os.Stat(dir); err != nil || !info.IsDir() {
+		return nil, false, fmt.Errorf("secret %q: no directory %s", name, dir)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, key))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("secret %q: reading key %q: %w", name, key, err)
+	}
+	return b, true, nil
+}
+
+// first returns the first of keys that secret name has, with its key.
+func (s Secrets) first(name string, keys ...string) (key string, value []byte, ok bool, err error) {
+	for _, k := range keys {
+		v, ok, err := s.get(name, k)
+		if err != nil || ok {
+			return k, v, ok, err
+		}
+	}
+	return "", nil, false, nil
+}
