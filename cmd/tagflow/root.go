@@ -45,6 +45,9 @@ rewrites the fields marked in your YAML, and commits the change.`,
 		newScanCmd(),
 		newLatestCmd(),
 		newSetCmd(),
+		newRunCmd(),
+		newPlanCmd(),
+		newStatusCmd(),
 	)
 	for _, c := range root.Commands() {
 		if c.Args == nil {
@@ -90,10 +93,11 @@ func executeIO(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	return exitFailure
 }
 
-// isCobraUsage recognises the errors cobra returns for unknown commands, which bypass the
-// flag error function.
+// isCobraUsage recognises the errors cobra returns for unknown commands and missing
+// required flags, which bypass the flag error function.
 func isCobraUsage(err error) bool {
 	return strings.HasPrefix(err.Error(), "unknown command ") ||
+		strings.HasPrefix(err.Error(), "required flag(s) ") ||
 		strings.HasPrefix(err.Error(), "unknown flag") ||
 		strings.HasPrefix(err.Error(), "unknown shorthand flag")
 }

@@ -1,0 +1,208 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"io/fs"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tagflow/tagflow/automation"
+)
+
+// reloadInterval is how often run looks for changed object files.
+const reloadInterval = 2 * time.Second
+
+type runOptions struct {
+	runtimeOptions
+	dir  string
+	once bool
+}
+
+func newRunCmd() *cobra.Command {
+	var o runOptions
+	cmd := &cobra.Command{
+		Use:   "run -f DIR [--once] [--data-dir D] [--secrets-dir S]",
+		Short: "Run the standalone service over the objects in DIR",
+		Long: `Run reads ImageRepository, ImagePolicy and ImageUpdateAutomation objects (tagflow's
+image.tagflow.dev/v1, or Flux's image.toolkit.fluxcd.io v1 and v1beta2, with
+source.toolkit.fluxcd.io GitRepository objects) from the YAML files under DIR, and keeps the
+marked images in their Git repositories up to date: each repository is scanned on its
+interval or schedule, each policy re-evaluated when its tags change, and each automation
+commits and pushes when a policy's latest reference moves.
+
+Objects that cannot be read or used are reported and skipped; the others run. Files under
+DIR are re-read when they change, without a restart. Credentials come from --secrets-dir,
+laid out as mounted Kubernetes Secrets (SECRETS_DIR/NAME/KEY). State lives in
+--data-dir: the store (tagflow.db) and the clone cache (git/).
+
+With --once, run makes one pass over everything, prints each object's result, and exits
+non-zero if any object failed.`,
+		Example: `  tagflow run -f ./tagflow --secrets-dir ./secrets --once
+  tagflow run -f /etc/tagflow --data-dir /var/lib/tagflow --secrets-dir /run/secrets --log-format json`,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runRun(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&o.dir, "filename", "f", "", "directory (or YAML file) of the objects to run")
+	f.BoolVar(&o.once, "once", false, "make one pass, print the results and exit")
+	o.addFlags(f, true)
+	_ = cmd.MarkFlagRequired("filename")
+	return cmd
+}
+
+func runRun(ctx context.Context, stdout, stderr io.Writer, o runOptions) error {
+	log, err := o.logger(stderr)
+	if err != nil {
+		return err
+	}
+	cfg, cfgErr := loadConfig(ctx, o.dir, o.secretsDir)
+	if errors.As(cfgErr, new(usageError)) {
+		return cfgErr
+	}
+	logProblems(log, cfgErr)
+	rt, err := openService(o.runtimeOptions, log)
+	if err != nil {
+		return err
+	}
+	defer rt.Close()
+	if err := rt.engine.Apply(cfg); err != nil {
+		return fmt.Errorf("objects in %s: %w", o.dir, err)
+	}
+	if o.once {
+		report, err := rt.engine.RunOnce(ctx)
+		if err != nil {
+			return err
+		}
+		writeSnapshot(ctx, rt.engine, o.dataDir, log)
+		if err := printReport(stdout, report); err != nil {
+			return err
+		}
+		return passError(report, cfgErr, o.dir)
+	}
+
+	log.Info("tagflow running", "objects", o.dir, "data", o.dataDir,
+		"repositories", len(cfg.Repositories), "policies", len(cfg.Policies), "automations", len(cfg.Automations))
+	go reloadOnChange(ctx, rt.engine, o, log)
+	go snapshotLoop(ctx, rt.engine, o.dataDir, log)
+	err = rt.engine.Run(ctx)
+	writeSnapshot(context.WithoutCancel(ctx), rt.engine, o.dataDir, log)
+	log.Info("tagflow stopped")
+	return err
+}
+
+// passError is the error of a pass: the objects that failed, and those that could not be
+// loaded, counted in one line.
+func passError(report automation.Report, cfgErr error, dir string) error {
+	failed, skipped := len(report.Failed()), configProblems(cfgErr)
+	switch {
+	case failed == 0 && skipped == 0:
+		return nil
+	case skipped == 0:
+		return report.Err()
+	case failed == 0:
+		return fmt.Errorf("%d object(s) in %s could not be used: %s", skipped, dir, firstLine(cfgErr))
+	}
+	return fmt.Errorf("%w; and %d object(s) in %s could not be used: %s", report.Err(), skipped, dir, firstLine(cfgErr))
+}
+
+func firstLine(err error) string {
+	s, _, _ := strings.Cut(err.Error(), "\n")
+	return s
+}
+
+// logProblems logs each problem of an error from loadConfig on its own line.
+func logProblems(log *slog.Logger, err error) {
+	if err == nil {
+		return
+	}
+	for _, line := range strings.Split(err.Error(), "\n") {
+		log.Error("object skipped", "problem", line)
+	}
+}
+
+// printReport writes one line per object: its result and, for an automation that pushed,
+// the commit and the changes it made.
+func printReport(w io.Writer, report automation.Report) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "OBJECT\tREADY\tREASON\tMESSAGE")
+	for _, o := range report.Objects {
+		fmt.Fprintf(tw, "%s\t%t\t%s\t%s\n", o.ID, o.Ready, o.Reason, o.Message)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, o := range report.Pushed() {
+		fmt.Fprintf(w, "\n%s pushed %s to %s\n", o.ID, shortSHA(o.Commit), o.Branch)
+		for _, c := range o.Changes {
+			fmt.Fprintf(w, "  %s\n", c)
+		}
+	}
+	return nil
+}
+
+func shortSHA(s string) string {
+	if len(s) > 12 {
+		return s[:12]
+	}
+	return s
+}
+
+// reloadOnChange re-reads the objects when a YAML file under the directory changes, and
+// applies them; until ctx ends.
+func reloadOnChange(ctx context.Context, e *automation.Engine, o runOptions, log *slog.Logger) {
+	last := fingerprint(o.dir)
+	t := time.NewTicker(reloadInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		fp := fingerprint(o.dir)
+		if fp == last {
+			continue
+		}
+		last = fp
+		cfg, err := loadConfig(ctx, o.dir, o.secretsDir)
+		logProblems(log, err)
+		if err := e.Apply(cfg); err != nil {
+			log.Error("reloaded objects not applied; the previous ones stay in force", "dir", o.dir, "err", err)
+			continue
+		}
+		log.Info("objects reloaded", "dir", o.dir,
+			"repositories", len(cfg.Repositories), "policies", len(cfg.Policies), "automations", len(cfg.Automations))
+	}
+}
+
+// fingerprint sums the names, sizes and modification times of the YAML files under dir.
+func fingerprint(dir string) uint64 {
+	h := fnv.New64a()
+	filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			fmt.Fprintf(h, "%s:error;", path)
+			return nil
+		}
+		if d.IsDir() && d.Name() == ".git" {
+			return filepath.SkipDir
+		}
+		if ext := filepath.Ext(path); d.IsDir() || (ext != ".yaml" && ext != ".yml") {
+			return nil
+		}
+		if info, err := d.Info(); err == nil {
+			fmt.Fprintf(h, "%s:%d:%d;", path, info.Size(), info.ModTime().UnixNano())
+		}
+		return nil
+	})
+	return h.Sum64()
+}

@@ -1,0 +1,95 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"reflect"
+	"time"
+
+	"github.com/tagflow/tagflow/automation"
+)
+
+// snapshotFile is where a running tagflow keeps a copy of every object's status, so that
+// `tagflow status` can answer while the store is locked by the running process.
+const snapshotFile = "status.json"
+
+// snapshotInterval is how often a running tagflow refreshes the snapshot.
+const snapshotInterval = 2 * time.Second
+
+// snapshot is the content of the snapshot file.
+type snapshot struct {
+	WrittenAt time.Time                 `json:"writtenAt"`
+	Objects   []automation.ObjectStatus `json:"objects"`
+}
+
+// snapshotLoop refreshes the snapshot while ctx lasts, writing only when a status changed.
+func snapshotLoop(ctx context.Context, e *automation.Engine, dataDir string, log *slog.Logger) {
+	var last []automation.ObjectStatus
+	t := time.NewTicker(snapshotInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		st, err := e.Status(ctx)
+		if err != nil || reflect.DeepEqual(st, last) {
+			continue
+		}
+		if err := saveSnapshot(dataDir, st); err != nil {
+			log.Warn("status snapshot not written", "err", err)
+			continue
+		}
+		last = st
+	}
+}
+
+// writeSnapshot writes the snapshot once, logging a failure.
+func writeSnapshot(ctx context.Context, e *automation.Engine, dataDir string, log *slog.Logger) {
+	st, err := e.Status(ctx)
+	if err == nil {
+		err = saveSnapshot(dataDir, st)
+	}
+	if err != nil {
+		log.Warn("status snapshot not written", "err", err)
+	}
+}
+
+// saveSnapshot replaces the snapshot file atomically (a temporary file renamed over it).
+func saveSnapshot(dataDir string, st []automation.ObjectStatus) error {
+	b, err := json.MarshalIndent(snapshot{WrittenAt: time.Now().UTC(), Objects: st}, "", "  ")
+	if err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dataDir, snapshotFile+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.Write(append(b, '\n')); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), filepath.Join(dataDir, snapshotFile))
+}
+
+// loadSnapshot reads the snapshot a running tagflow wrote.
+func loadSnapshot(dataDir string) (snapshot, error) {
+	var s snapshot
+	b, err := os.ReadFile(filepath.Join(dataDir, snapshotFile))
+	if err != nil {
+		return s, err
+	}
+	if err := json.Unmarshal(b, &s); err != nil {
+		return s, fmt.Errorf("reading %s: %w", filepath.Join(dataDir, snapshotFile), err)
+	}
+	return s, nil
+}
