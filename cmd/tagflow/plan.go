@@ -46,7 +46,7 @@ func runPlan(ctx context.Context, stdout, stderr io.Writer, o planOptions) error
 		return cfgErr
 	}
 	logProblems(log, cfgErr)
-	rt, err := openService(o.runtimeOptions, log)
+	rt, err := openService(o.runtimeOptions, log, nil)
 	if err != nil {
 		return err
 	}

@@ -23,8 +23,9 @@ const reloadInterval = 2 * time.Second
 
 type runOptions struct {
 	runtimeOptions
-	dir  string
-	once bool
+	dir         string
+	once        bool
+	metricsAddr string
 }
 
 func newRunCmd() *cobra.Command {
@@ -55,6 +56,7 @@ non-zero if any object failed.`,
 	f := cmd.Flags()
 	f.StringVarP(&o.dir, "filename", "f", "", "directory (or YAML file) of the objects to run")
 	f.BoolVar(&o.once, "once", false, "make one pass, print the results and exit")
+	f.StringVar(&o.metricsAddr, "metrics-addr", "", "serve Prometheus /metrics, /healthz and /readyz on this address, e.g. :8080 (empty: off)")
 	o.addFlags(f, true)
 	_ = cmd.MarkFlagRequired("filename")
 	return cmd
@@ -70,7 +72,18 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, o runOptions) error {
 		return cfgErr
 	}
 	logProblems(log, cfgErr)
-	rt, err := openService(o.runtimeOptions, log)
+	var probes *ops
+	var m automation.Metrics
+	if o.metricsAddr != "" && !o.once {
+		if probes, err = newOps(); err != nil {
+			return err
+		}
+		if err := probes.serve(ctx, o.metricsAddr, log); err != nil {
+			return err
+		}
+		m = probes.metrics
+	}
+	rt, err := openService(o.runtimeOptions, log, m)
 	if err != nil {
 		return err
 	}
@@ -92,6 +105,9 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, o runOptions) error {
 
 	log.Info("tagflow running", "objects", o.dir, "data", o.dataDir,
 		"repositories", len(cfg.Repositories), "policies", len(cfg.Policies), "automations", len(cfg.Automations))
+	if probes != nil {
+		probes.ready.Store(true)
+	}
 	go reloadOnChange(ctx, rt.engine, o, log)
 	go snapshotLoop(ctx, rt.engine, o.dataDir, log)
 	err = rt.engine.Run(ctx)

@@ -6,6 +6,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -318,12 +320,23 @@ func TestIntegrationRunService(t *testing.T) {
 	defer cancel()
 	done := make(chan int, 1)
 	var stdout, stderr bytes.Buffer
+	metricsAddr := fmt.Sprintf("127.0.0.1:%d", testbed.FreePort(t))
 	go func() {
-		done <- executeIO(ctx, []string{"run", "-f", e.objects, "--secrets-dir", e.secrets, "--data-dir", e.dataDir},
-			strings.NewReader(""), &stdout, &stderr)
+		done <- executeIO(ctx, []string{"run", "-f", e.objects, "--secrets-dir", e.secrets, "--data-dir", e.dataDir,
+			"--metrics-addr", metricsAddr, "--log-format", "json"}, strings.NewReader(""), &stdout, &stderr)
 	}()
 
 	waitFor(t, "the first pass to push", func() bool { return e.head(t) != start })
+	for _, path := range []string{"/healthz", "/readyz"} {
+		if code, body := httpGet(t, "http://"+metricsAddr+path); code != http.StatusOK {
+			t.Errorf("GET %s: %d %s", path, code, body)
+		}
+	}
+	waitFor(t, "metrics to count the commit", func() bool {
+		_, body := httpGet(t, "http://"+metricsAddr+"/metrics")
+		return strings.Contains(body, `tagflow_commits_total{automation="ImageUpdateAutomation/flux-system/fleet"} 1`) &&
+			strings.Contains(body, `tagflow_repository_tags{repository="ImageRepository/flux-system/web"} 4`)
+	})
 	var st []automation.ObjectStatus
 	waitFor(t, "status to show the push", func() bool {
 		code, out, _ := e.cli(t, "status", "-o", "json")
@@ -350,6 +363,17 @@ func TestIntegrationRunService(t *testing.T) {
 	if strings.Contains(stderr.String(), e2eGitPassword) || strings.Contains(stderr.String(), e2eRegPassword) {
 		t.Error("the service logged a password")
 	}
+}
+
+func httpGet(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
 }
 
 // waitFor polls cond until it holds, failing the test after a generous deadline.

@@ -99,8 +99,9 @@ type service struct {
 	engine *automation.Engine
 }
 
-// openService opens the store in the data directory and assembles the engine.
-func openService(o runtimeOptions, log *slog.Logger) (*service, error) {
+// openService opens the store in the data directory and assembles the engine, which reports
+// to m (nil: nowhere).
+func openService(o runtimeOptions, log *slog.Logger, m automation.Metrics) (*service, error) {
 	if err := os.MkdirAll(o.dataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating data directory: %w", err)
 	}
@@ -114,7 +115,7 @@ func openService(o runtimeOptions, log *slog.Logger) (*service, error) {
 		return nil, err
 	}
 	s := scanner.New(scanner.WithLogger(log), scanner.WithUserAgent("tagflow/"+versionString()))
-	e, err := automation.New(automation.Options{Store: db, Scanner: s, Committer: c, Logger: log})
+	e, err := automation.New(automation.Options{Store: db, Scanner: s, Committer: c, Logger: log, Metrics: m})
 	if err != nil {
 		db.Close()
 		return nil, err
