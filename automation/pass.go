@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -27,7 +29,8 @@ type ObjectResult struct {
 	// when it pushed nothing.
 	Commit string
 	Branch string
-	// Changes are the fields the commit changed ("file:line: old -> new").
+	// Changes are the fields the commit changed ("file:line: old -> new", the file relative
+	// to the repository root), one line per field.
 	Changes []string
 }
 
@@ -421,7 +424,11 @@ func (e *Engine) runAutomation(ctx context.Context, c *compiled, id ObjectID) (r
 		st.Ready, st.Reason, st.LastRun = true, ReasonSucceeded, now
 		if out.Pushed {
 			st.LastPushCommit, st.LastPushBranch, st.LastPushTime = out.Commit, out.Branch, now
-			st.Message = fmt.Sprintf("%s: pushed %s to %s (%d files)", id, short(out.Commit), out.Branch, len(out.Files))
+			files := "files"
+			if len(out.Files) == 1 {
+				files = "file"
+			}
+			st.Message = fmt.Sprintf("%s: pushed %s to %s (%d %s)", id, short(out.Commit), out.Branch, len(out.Files), files)
 		} else {
 			st.Message = fmt.Sprintf("%s: up to date", id)
 		}
@@ -430,7 +437,10 @@ func (e *Engine) runAutomation(ctx context.Context, c *compiled, id ObjectID) (r
 	if out.Pushed {
 		r.Commit, r.Branch = out.Commit, out.Branch
 		if sr != nil {
-			for _, ch := range sr.Changes() {
+			// Every changed field, named by its path in the repository (the setter's paths
+			// are relative to the update path, as Flux's templates expect).
+			for _, ch := range sr.AllChanges() {
+				ch.File = path.Join(path.Clean("/" + filepath.ToSlash(ae.cfg.Path))[1:], ch.File)
 				r.Changes = append(r.Changes, ch.String())
 			}
 		}

@@ -214,8 +214,9 @@ func TestIntegrationRunPlanStatus(t *testing.T) {
 	if !strings.Contains(msg, "- "+e.image+":1.0.0 -> "+e.image+":1.1.0") {
 		t.Errorf("commit message from the Flux template:\n%s", msg)
 	}
-	if !strings.Contains(out, "ImageUpdateAutomation/flux-system/fleet pushed") {
-		t.Errorf("run --once output does not report the push:\n%s", out)
+	if !strings.Contains(out, "ImageUpdateAutomation/flux-system/fleet pushed") ||
+		!strings.Contains(out, "  apps/web.yaml:12: "+e.image+":1.0.0 -> "+e.image+":1.1.0\n") {
+		t.Errorf("run --once output does not report the push and the changed field by its path in the repository:\n%s", out)
 	}
 
 	// Nothing new: no commit.

@@ -25,7 +25,7 @@ func BenchmarkDir(b *testing.B) {
 
 // BenchmarkBytes loads one file with an object of each kind and every field set.
 func BenchmarkBytes(b *testing.B) {
-	data, err := os.ReadFile(filepath.Join("..", "testdata", "reference.yaml"))
+	data, err := os.ReadFile(filepath.Join("..", "..", "..", "docs", "reference.yaml"))
 	if err != nil {
 		b.Fatal(err)
 	}

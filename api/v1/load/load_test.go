@@ -379,7 +379,7 @@ func find[T any, P interface {
 // TestReference: the annotated manifest that shows every field loads without problems, and
 // every field in it survives decoding.
 func TestReference(t *testing.T) {
-	file := filepath.Join("..", "testdata", "reference.yaml")
+	file := filepath.Join("..", "..", "..", "docs", "reference.yaml")
 	objs, err := Dir(context.Background(), file, Options{})
 	if err != nil {
 		t.Fatal(err)
