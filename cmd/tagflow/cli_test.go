@@ -206,3 +206,15 @@ func TestBinaryExitStatus(t *testing.T) {
 		}
 	}
 }
+
+func TestDemo(t *testing.T) {
+	code, out, errOut := run(t, "", "demo")
+	if code != exitOK {
+		t.Fatalf("demo: exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"== 4. A pass", "== 6. The next pass", "no commit", "ImageUpdateAutomation/demo/deploy  true"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("demo output lacks %q", want)
+		}
+	}
+}

@@ -48,6 +48,7 @@ rewrites the fields marked in your YAML, and commits the change.`,
 		newRunCmd(),
 		newPlanCmd(),
 		newStatusCmd(),
+		newDemoCmd(),
 	)
 	for _, c := range root.Commands() {
 		if c.Args == nil {
