@@ -1,12 +1,14 @@
 # tagflow — build and test.
-#   make test     install test dependencies, then vet, check formatting, run every test
-#                 (race detector on) and a short run of every fuzz target
+#   make test     install test dependencies, then vet, check formatting, check that the
+#                 generated deepcopy and CRDs match api/, run every test (race detector on)
+#                 and a short run of every fuzz target
+#   make generate regenerate deepcopy and CRDs after changing api/
 #   make bench    run the benchmarks recorded in BENCHMARKS.md
 GO ?= go
 FUZZTIME ?= 10s
 PKGS := ./...
 
-.PHONY: all build test testdeps vet fmt-check unit fuzz bench clean
+.PHONY: all build test testdeps vet fmt-check verify-generated generate unit fuzz bench clean
 
 all: build
 
@@ -23,13 +25,19 @@ fmt-check:
 	@out="$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))"; \
 	if [ -n "$$out" ]; then echo "not gofmt-formatted:"; echo "$$out"; exit 1; fi
 
+generate:
+	hack/generate.sh
+
+verify-generated:
+	hack/verify-generated.sh
+
 unit:
 	$(GO) test -race -timeout 30m $(PKGS)
 
 fuzz:
 	FUZZTIME=$(FUZZTIME) hack/fuzz.sh
 
-test: testdeps vet fmt-check unit fuzz
+test: testdeps vet fmt-check verify-generated unit fuzz
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 3x $(PKGS)

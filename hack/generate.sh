@@ -2,6 +2,7 @@
 # Regenerates the code derived from the API types under api/:
 #
 #   api/v1/zz_generated.deepcopy.go   DeepCopy, DeepCopyInto, DeepCopyObject
+#   deploy/crds/*.yaml                 the CustomResourceDefinitions (CRD_DIR overrides)
 #
 # controller-gen is pinned to v0.23.0, the release built against k8s.io/apimachinery v0.37
 # (go.mod), and run with `go run pkg@version`: nothing to install, go.mod untouched.
@@ -17,6 +18,5 @@ controller_gen() {
 echo "generate: deepcopy (controller-gen ${CONTROLLER_GEN_VERSION})" >&2
 controller_gen object paths=./api/...
 
-# CRDs belong here too once the Kubernetes controller (issue 6) ships them, e.g.
-#   controller_gen crd paths=./api/... output:crd:artifacts:config=deploy/crds
-# Until then no CRDs are generated.
+echo "generate: CRDs into ${CRD_DIR:=deploy/crds}" >&2
+controller_gen crd paths=./api/... output:crd:artifacts:config="$CRD_DIR"
