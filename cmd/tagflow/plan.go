@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -41,19 +40,11 @@ func runPlan(ctx context.Context, stdout, stderr io.Writer, o planOptions) error
 	if err != nil {
 		return err
 	}
-	cfg, cfgErr := loadConfig(ctx, o.dir, o.secretsDir)
-	if errors.As(cfgErr, new(usageError)) {
-		return cfgErr
-	}
-	logProblems(log, cfgErr)
-	rt, err := openService(o.runtimeOptions, log, nil)
+	rt, _, cfgErr, err := openWith(ctx, o.runtimeOptions, o.dir, log, nil)
 	if err != nil {
 		return err
 	}
 	defer rt.Close()
-	if err := rt.engine.Apply(cfg); err != nil {
-		return fmt.Errorf("objects in %s: %w", o.dir, err)
-	}
 	plan, err := rt.engine.Plan(ctx)
 	if err != nil {
 		return err

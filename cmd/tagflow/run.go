@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"hash/fnv"
 	"io"
@@ -67,11 +66,6 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, o runOptions) error {
 	if err != nil {
 		return err
 	}
-	cfg, cfgErr := loadConfig(ctx, o.dir, o.secretsDir)
-	if errors.As(cfgErr, new(usageError)) {
-		return cfgErr
-	}
-	logProblems(log, cfgErr)
 	var probes *ops
 	var m automation.Metrics
 	if o.metricsAddr != "" && !o.once {
@@ -83,14 +77,11 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, o runOptions) error {
 		}
 		m = probes.metrics
 	}
-	rt, err := openService(o.runtimeOptions, log, m)
+	rt, cfg, cfgErr, err := openWith(ctx, o.runtimeOptions, o.dir, log, m)
 	if err != nil {
 		return err
 	}
 	defer rt.Close()
-	if err := rt.engine.Apply(cfg); err != nil {
-		return fmt.Errorf("objects in %s: %w", o.dir, err)
-	}
 	if o.once {
 		report, err := rt.engine.RunOnce(ctx)
 		if err != nil {

@@ -124,3 +124,23 @@ func openService(o runtimeOptions, log *slog.Logger, m automation.Metrics) (*ser
 }
 
 func (r *service) Close() error { return r.db.Close() }
+
+// openWith loads the objects under dir, opens the service and applies the objects that
+// could be used. cfgErr joins the problems of the objects that were skipped, which are
+// logged; err is a usage error or a failure to open the service or apply the objects.
+func openWith(ctx context.Context, o runtimeOptions, dir string, log *slog.Logger, m automation.Metrics) (svc *service, cfg automation.Config, cfgErr, err error) {
+	cfg, cfgErr = loadConfig(ctx, dir, o.secretsDir)
+	if errors.As(cfgErr, new(usageError)) {
+		return nil, cfg, nil, cfgErr
+	}
+	logProblems(log, cfgErr)
+	svc, err = openService(o, log, m)
+	if err != nil {
+		return nil, cfg, nil, err
+	}
+	if err := svc.engine.Apply(cfg); err != nil {
+		svc.Close()
+		return nil, cfg, nil, fmt.Errorf("objects in %s: %w", dir, err)
+	}
+	return svc, cfg, cfgErr, nil
+}
