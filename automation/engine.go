@@ -72,6 +72,8 @@ type Engine struct {
 
 	stMu     sync.Mutex
 	statuses map[ObjectID]*ObjectStatus // cache of the stored statuses; nil until loaded
+	// statusVersion grows with every change of what Status returns (see StatusVersion).
+	statusVersion atomic.Uint64
 
 	polMu    sync.Mutex
 	polState map[ObjectID]*policyState
@@ -440,6 +442,7 @@ func (e *Engine) Apply(cfg Config) error {
 		}
 	}
 	e.stMu.Unlock()
+	e.statusVersion.Add(1) // objects came or went
 	// Images no repository scans any more (also those of an earlier process's
 	// configuration: the store is a cache).
 	images, err := e.db.Images()

@@ -308,3 +308,35 @@ func TestStatusTransitions(t *testing.T) {
 		t.Errorf("after the registry went away: %+v; want failing since %v with 1 cached tag", st, t0.Add(2*time.Minute))
 	}
 }
+
+// StatusVersion moves when statuses change and stays while they are only read, so that a
+// mirror of the statuses can skip work when nothing happened.
+func TestStatusVersion(t *testing.T) {
+	host := inProcessRegistry(t)
+	img := seed(t, host, "acme/web", "1.0.0", "1.1.0")
+	p := newParts(t)
+	e := p.engine(t, automation.Config{
+		Repositories: []automation.Repository{{ID: repoID("web"), Scan: scanner.Repository{Image: img}}},
+		Policies:     []automation.Policy{{ID: policyID("web"), Repository: automation.ObjectID{Name: "web"}, Spec: policy.Spec{SemVer: "^1.0"}}},
+	})
+	applied := e.StatusVersion()
+	if _, err := e.Status(ctxFor(t)); err != nil {
+		t.Fatal(err)
+	}
+	if v := e.StatusVersion(); v != applied {
+		t.Errorf("reading statuses moved the version from %d to %d", applied, v)
+	}
+	if _, err := e.RunOnce(ctxFor(t)); err != nil {
+		t.Fatal(err)
+	}
+	ran := e.StatusVersion()
+	if ran <= applied {
+		t.Errorf("a pass that wrote statuses left the version at %d (was %d)", ran, applied)
+	}
+	if err := e.Apply(automation.Config{}); err != nil {
+		t.Fatal(err)
+	}
+	if v := e.StatusVersion(); v <= ran {
+		t.Errorf("removing every object left the version at %d (was %d)", v, ran)
+	}
+}

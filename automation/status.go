@@ -165,6 +165,7 @@ func (e *Engine) update(id ObjectID, fn func(st *ObjectStatus)) ObjectStatus {
 		return st
 	}
 	e.statuses[id] = &st
+	e.statusVersion.Add(1)
 	b, err := json.Marshal(st)
 	if err == nil {
 		err = e.db.PutStatus(id.String(), b)
@@ -182,6 +183,12 @@ func reflectEqualStatus(a, b ObjectStatus) bool {
 	jb, _ := json.Marshal(b)
 	return string(ja) == string(jb)
 }
+
+// StatusVersion counts the changes of what Status returns: it grows whenever a status
+// changes or an applied configuration adds or removes objects. A caller that mirrors the
+// statuses (tagflow run's status file) reads them again only when it has moved, instead of
+// decoding every status on a timer.
+func (e *Engine) StatusVersion() uint64 { return e.statusVersion.Load() }
 
 // Status returns the status of every object, sorted: repositories, policies, then
 // automations, each by namespace and name. Configured objects that have not run yet are

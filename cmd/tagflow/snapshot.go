@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"reflect"
 	"time"
 
 	"github.com/tagflow/tagflow/automation"
@@ -26,9 +25,11 @@ type snapshot struct {
 	Objects   []automation.ObjectStatus `json:"objects"`
 }
 
-// snapshotLoop refreshes the snapshot while ctx lasts, writing only when a status changed.
+// snapshotLoop refreshes the snapshot while ctx lasts. A tick costs nothing unless a status
+// changed since the last snapshot (the engine's StatusVersion moved): an idle tagflow with
+// thousands of objects must not decode them all every few seconds.
 func snapshotLoop(ctx context.Context, e *automation.Engine, dataDir string, log *slog.Logger) {
-	var last []automation.ObjectStatus
+	written := e.StatusVersion() - 1 // one behind, so that the first tick writes a snapshot
 	t := time.NewTicker(snapshotInterval)
 	defer t.Stop()
 	for {
@@ -37,15 +38,19 @@ func snapshotLoop(ctx context.Context, e *automation.Engine, dataDir string, log
 			return
 		case <-t.C:
 		}
+		v := e.StatusVersion()
+		if v == written {
+			continue
+		}
 		st, err := e.Status(ctx)
-		if err != nil || reflect.DeepEqual(st, last) {
+		if err != nil {
 			continue
 		}
 		if err := saveSnapshot(dataDir, st); err != nil {
 			log.Warn("status snapshot not written", "err", err)
 			continue
 		}
-		last = st
+		written = v
 	}
 }
 
