@@ -352,6 +352,23 @@ func TestIntegrationRunService(t *testing.T) {
 		return false
 	})
 
+	// Edit the objects while it runs: a wider range is picked up without a restart.
+	pushed := e.head(t)
+	flux, err := os.ReadFile(filepath.Join(e.objects, "flux.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	widened := strings.Replace(string(flux), "range: ^1.0", "range: '>=1.0.0'", 1)
+	if widened == string(flux) {
+		t.Fatal("the test's objects have no range ^1.0 to widen")
+	}
+	if err := os.WriteFile(filepath.Join(e.objects, "flux.yaml"), []byte(widened), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the reloaded policy's commit", func() bool {
+		return e.head(t) != pushed && strings.Contains(e.file(t), e.image+":2.0.0 #")
+	})
+
 	cancel()
 	select {
 	case code := <-done:
