@@ -485,26 +485,15 @@ func (e *Engine) pass(ctx, commitCtx context.Context) (Report, error) {
 		results[r.ID] = r
 		mu.Unlock()
 	}
-	forEach := func(ids []ObjectID, fn func(id ObjectID)) {
-		var g errgroup.Group
-		g.SetLimit(e.concurrency)
-		for _, id := range ids {
-			if ctx.Err() != nil {
-				break
-			}
-			g.Go(func() error { fn(id); return nil })
-		}
-		_ = g.Wait()
-	}
-	forEach(c.repoOrder, func(id ObjectID) {
+	e.forEach(ctx, c.repoOrder, func(id ObjectID) {
 		if r, ok := e.scanRepo(ctx, c, id, true); ok {
 			put(r)
 		}
 	})
-	forEach(c.policyOrder, func(id ObjectID) {
+	e.forEach(ctx, c.policyOrder, func(id ObjectID) {
 		put(e.evaluatePolicy(ctx, c, id, true, false).result)
 	})
-	forEach(c.autoOrder, func(id ObjectID) {
+	e.forEach(ctx, c.autoOrder, func(id ObjectID) {
 		if ctx.Err() != nil {
 			return
 		}
@@ -524,4 +513,18 @@ func (e *Engine) pass(ctx, commitCtx context.Context) (Report, error) {
 		rep.Objects = append(rep.Objects, r)
 	}
 	return rep, rep.Err()
+}
+
+// forEach calls fn for each id, at most e.concurrency at a time, and waits for them; once
+// ctx ends it starts no more.
+func (e *Engine) forEach(ctx context.Context, ids []ObjectID, fn func(id ObjectID)) {
+	var g errgroup.Group
+	g.SetLimit(e.concurrency)
+	for _, id := range ids {
+		if ctx.Err() != nil {
+			break
+		}
+		g.Go(func() error { fn(id); return nil })
+	}
+	_ = g.Wait()
 }

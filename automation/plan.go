@@ -8,7 +8,6 @@ import (
 	"sync"
 
 	"github.com/aymanbagabas/go-udiff"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/tagflow/tagflow/committer"
 	"github.com/tagflow/tagflow/setter"
@@ -74,25 +73,14 @@ func (e *Engine) Plan(ctx context.Context) (PlanReport, error) {
 		values  = map[ObjectID]*setter.Value{}
 		plans   = map[ObjectID]AutomationPlan{}
 	)
-	forEach := func(ids []ObjectID, fn func(id ObjectID)) {
-		var g errgroup.Group
-		g.SetLimit(e.concurrency)
-		for _, id := range ids {
-			if ctx.Err() != nil {
-				break
-			}
-			g.Go(func() error { fn(id); return nil })
-		}
-		_ = g.Wait()
-	}
-	forEach(c.repoOrder, func(id ObjectID) {
+	e.forEach(ctx, c.repoOrder, func(id ObjectID) {
 		if r, ok := e.scanRepo(ctx, c, id, false); ok {
 			mu.Lock()
 			results[id] = r
 			mu.Unlock()
 		}
 	})
-	forEach(c.policyOrder, func(id ObjectID) {
+	e.forEach(ctx, c.policyOrder, func(id ObjectID) {
 		ev := e.evaluatePolicy(ctx, c, id, false, true)
 		mu.Lock()
 		results[id] = ev.result
@@ -101,7 +89,7 @@ func (e *Engine) Plan(ctx context.Context) (PlanReport, error) {
 		}
 		mu.Unlock()
 	})
-	forEach(c.autoOrder, func(id ObjectID) {
+	e.forEach(ctx, c.autoOrder, func(id ObjectID) {
 		r, p, ok := e.planAutomation(ctx, c, id, values)
 		mu.Lock()
 		defer mu.Unlock()
