@@ -3,8 +3,6 @@ package committer_test
 import (
 	"context"
 	"errors"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -12,29 +10,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/tagflow/tagflow/committer"
+	"github.com/tagflow/tagflow/internal/testbed"
 )
-
-// snapshot returns every regular file under dir with its content.
-func snapshot(t *testing.T, dir string) map[string]string {
-	t.Helper()
-	files := map[string]string{}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || !d.Type().IsRegular() {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		files[filepath.ToSlash(rel)] = string(b)
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return files
-}
 
 // Plan runs the update against the remote head, renders the message and commits and pushes
 // nothing; an update that writes anyway is undone, so the cache is as it was and a Run
@@ -47,7 +24,7 @@ func TestPlanWritesAndPushesNothing(t *testing.T) {
 
 	// Fill the cache with a run that changes nothing.
 	run(t, c, f.request("app.yaml", "image", "nginx:1.0.0"))
-	cache := snapshot(t, cacheDir)
+	cache := testbed.Files(t, cacheDir)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -70,7 +47,7 @@ func TestPlanWritesAndPushesNothing(t *testing.T) {
 	}
 	// The reset that undid the writing Update refreshes the index's stat data; every other
 	// file, the worktree included, must be as before.
-	after := snapshot(t, cacheDir)
+	after := testbed.Files(t, cacheDir)
 	for _, m := range []map[string]string{cache, after} {
 		for k := range m {
 			if filepath.Base(k) == "index" && filepath.Base(filepath.Dir(k)) == ".git" {
