@@ -31,11 +31,14 @@ type runtimeOptions struct {
 	logLevel   string
 }
 
-func (o *runtimeOptions) addFlags(f *pflag.FlagSet, withSecrets bool) {
+// addFlags registers --data-dir, and for the commands that run the engine (withEngine)
+// --secrets-dir and the log flags.
+func (o *runtimeOptions) addFlags(f *pflag.FlagSet, withEngine bool) {
 	f.StringVar(&o.dataDir, "data-dir", defaultDataDir(), "directory for the store (tagflow.db) and the clone cache (git/)")
-	if withSecrets {
-		f.StringVar(&o.secretsDir, "secrets-dir", "", "directory of secrets laid out as mounted Kubernetes Secrets: SECRETS_DIR/NAME/KEY")
+	if !withEngine {
+		return
 	}
+	f.StringVar(&o.secretsDir, "secrets-dir", "", "directory of secrets laid out as mounted Kubernetes Secrets: SECRETS_DIR/NAME/KEY")
 	f.StringVar(&o.logFormat, "log-format", "text", "log format on standard error: text or json")
 	f.StringVar(&o.logLevel, "log-level", "info", "least important log level shown: debug, info, warn or error")
 }
