@@ -306,7 +306,7 @@ func TestIntegrationPlan(t *testing.T) {
 	}
 	w.reg.Seed(t, "acme/web", []string{"1.3.0"})
 	head := w.head(t)
-	cache := snapshot(t, w.cacheDir)
+	cache := testbed.Files(t, w.cacheDir)
 	statusBefore, err := e.Status(ctxFor(t))
 	if err != nil {
 		t.Fatal(err)
@@ -343,7 +343,7 @@ func TestIntegrationPlan(t *testing.T) {
 	if w.head(t) != head {
 		t.Error("Plan pushed")
 	}
-	if diff := cmp.Diff(cache, snapshot(t, w.cacheDir)); diff != "" {
+	if diff := cmp.Diff(cache, testbed.Files(t, w.cacheDir)); diff != "" {
 		t.Errorf("Plan changed the clone cache (-before +after):\n%s", diff)
 	}
 	statusAfter, err := e.Status(ctxFor(t))
