@@ -80,7 +80,9 @@ func (s *scheduler) reconcile(c *compiled, now time.Time, window time.Duration) 
 	}
 	if old != nil {
 		for id, pe := range c.policies {
-			if oe := old.policies[id]; oe == nil || !reflect.DeepEqual(oe.cfg, pe.cfg) {
+			oe := old.policies[id]
+			// New or changed, or its repository went away or came back.
+			if oe == nil || !reflect.DeepEqual(oe.cfg, pe.cfg) || (old.repos[oe.repo] == nil) != (c.repos[pe.repo] == nil) {
 				s.evalNow = append(s.evalNow, id)
 			}
 		}

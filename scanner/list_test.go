@@ -299,3 +299,28 @@ func TestRefresh(t *testing.T) {
 		t.Errorf("Refresh of an invalid image: %v", err)
 	}
 }
+
+// TestOnePingPerRegistry: scanning several repositories of one registry pings it once; the
+// handshake's answer is shared, each repository still gets its own authenticated transport.
+func TestOnePingPerRegistry(t *testing.T) {
+	reg := newRegistry(t)
+	names := []string{"acme/a", "acme/b", "acme/c", "acme/d"}
+	for _, n := range names {
+		reg.seed(t, n, []string{"1.0.0"})
+	}
+	reg.count.reset()
+	s := fast()
+	for _, n := range names {
+		tags, err := s.List(context.Background(), scanner.Repository{Image: reg.image(n)})
+		if err != nil {
+			t.Fatalf("%s: %v", n, err)
+		}
+		if len(tags) != 1 {
+			t.Errorf("%s: tags %v", n, tags)
+		}
+	}
+	counts := reg.count.snapshot()
+	if diff := cmp.Diff(map[string]int{kindPing: 1, kindTags: len(names)}, counts); diff != "" {
+		t.Errorf("requests by kind for %d repositories (-want +got):\n%s", len(names), diff)
+	}
+}

@@ -123,7 +123,8 @@ type clientKey struct {
 // client is the transport stack for one registry, TLS setting and set of credentials, with
 // one authenticated transport per repository (bearer tokens are scoped to a repository).
 type client struct {
-	rt       http.RoundTripper // user agent → limits and retries → base
+	rt       http.RoundTripper // user agent → ping cache → limits and retries → base
+	pings    *pingCache
 	lastUsed uint64
 
 	mu    sync.Mutex
@@ -189,6 +190,7 @@ func (s *Scanner) forget(ref name.Repository, repo Repository, ac authn.AuthConf
 	c.mu.Lock()
 	delete(c.repos, ref.RepositoryStr())
 	c.mu.Unlock()
+	c.pings.forget()
 }
 
 func (s *Scanner) client(key clientKey, repo Repository) (*client, error) {
@@ -211,15 +213,17 @@ func (s *Scanner) client(key clientKey, repo Repository) (*client, error) {
 		}
 		s.limits[key.registry] = lim
 	}
+	pings := newPingCache(&limitedTransport{
+		next:     base,
+		registry: key.registry,
+		limits:   lim,
+		retry:    s.opts.retry,
+		timeout:  s.opts.timeout,
+		log:      s.opts.logger,
+	})
 	c := &client{
-		rt: transport.NewUserAgent(&limitedTransport{
-			next:     base,
-			registry: key.registry,
-			limits:   lim,
-			retry:    s.opts.retry,
-			timeout:  s.opts.timeout,
-			log:      s.opts.logger,
-		}, s.opts.userAgent),
+		rt:       transport.NewUserAgent(pings, s.opts.userAgent),
+		pings:    pings,
 		lastUsed: s.clock,
 		repos:    map[string]*authed{},
 	}

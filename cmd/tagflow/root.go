@@ -49,6 +49,7 @@ rewrites the fields marked in your YAML, and commits the change.`,
 		newPlanCmd(),
 		newStatusCmd(),
 		newDemoCmd(),
+		newControllerCmd(),
 	)
 	for _, c := range root.Commands() {
 		if c.Args == nil {

@@ -9,10 +9,14 @@ import (
 )
 
 // Secrets reads secrets laid out like Kubernetes Secrets mounted as volumes:
-// DIR/<secret-name>/<key>, one file a key.
+// DIR/<secret-name>/<key>, one file a key; or, when Lookup is set, from Lookup.
 type Secrets struct {
 	// Dir is the secrets directory. Empty: no secrets; every lookup fails.
 	Dir string
+	// Lookup, when set, replaces Dir: it returns the value of key in the Secret name, false
+	// when the Secret has no such key, and an error naming the Secret when it is missing.
+	// The Kubernetes controller reads Secrets of the object's namespace with it.
+	Lookup func(name, key string) ([]byte, bool, error)
 }
 
 // errNoSecretsDir is returned for a lookup when no secrets directory was given.
@@ -21,6 +25,9 @@ var errNoSecretsDir = errors.New("no secrets directory given (--secrets-dir)")
 // get returns the content of key in secret name, and false when the secret exists but has no
 // such key. A missing secret is an error naming it.
 func (s Secrets) get(name, key string) ([]byte, bool, error) {
+	if s.Lookup != nil {
+		return s.Lookup(name, key)
+	}
 	if s.Dir == "" {
 		return nil, false, fmt.Errorf("secret %q: %w", name, errNoSecretsDir)
 	}

@@ -1,0 +1,10 @@
+package v1
+
+// ReconcileRequestAnnotation asks the Kubernetes controller to act on an object at once:
+// scan an ImageRepository, evaluate an ImagePolicy, run an ImageUpdateAutomation. Set it to
+// a new value (the time, by convention) each time:
+//
+//	kubectl annotate --overwrite imagerepository/web image.tagflow.dev/requestedAt="$(date +%s)"
+//
+// The status records the last value served in lastHandledReconcileAt.
+const ReconcileRequestAnnotation = "image.tagflow.dev/requestedAt"

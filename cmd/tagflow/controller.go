@@ -1,0 +1,110 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/time/rate"
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	"github.com/tagflow/tagflow/controller"
+	"github.com/tagflow/tagflow/scanner"
+)
+
+// controllerOptions are the flags of tagflow controller.
+type controllerOptions struct {
+	runtimeOptions
+	metricsAddr        string
+	healthAddr         string
+	webhookAddr        string
+	leaderElect        bool
+	leaderNamespace    string
+	watchLabelSelector string
+	watchNamespace     string
+	concurrency        int
+	registryRate       float64
+	kubeconfig         string
+}
+
+func newControllerCmd() *cobra.Command {
+	var o controllerOptions
+	cmd := &cobra.Command{
+		Use:   "controller [--metrics-addr A] [--leader-elect]",
+		Short: "Run the Kubernetes controller over tagflow's custom resources",
+		Long: `Controller reconciles the ImageRepository, ImagePolicy, ImageUpdateAutomation and Receiver
+custom resources (image.tagflow.dev/v1) of the cluster it runs in: registries are scanned on
+each repository's interval or schedule, policies re-evaluated when tags change, and
+automations commit and push when a policy's latest reference moves. Status conditions
+(Ready, Reconciling, Stalled) and events report on every object. Credentials come from
+Secrets and from ServiceAccounts' imagePullSecrets.
+
+With --leader-elect, replicas elect one leader through a Lease; only the leader acts.
+--watch-label-selector shards a fleet over several controller deployments. The store and
+the clone cache live in --data-dir (a writable volume).
+
+Outside a cluster the controller uses --kubeconfig, $KUBECONFIG or ~/.kube/config.
+See docs/kubernetes.md.`,
+		Example: `  tagflow controller --leader-elect --data-dir /var/lib/tagflow --log-format json
+  tagflow controller --watch-label-selector shard=a --metrics-addr :8080`,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runController(cmd.Context(), cmd.ErrOrStderr(), o)
+		},
+	}
+	f := cmd.Flags()
+	o.runtimeOptions.addFlags(f, true)
+	_ = f.MarkHidden("secrets-dir") // Secrets come from the API server
+	f.StringVar(&o.metricsAddr, "metrics-addr", ":8080", `address of the Prometheus metrics endpoint (/metrics); "0" turns it off`)
+	f.StringVar(&o.healthAddr, "health-addr", ":8081", `address of the health probes (/healthz, /readyz); "0" turns them off`)
+	f.StringVar(&o.webhookAddr, "webhook-addr", ":9292", `address of the Receiver webhooks (/hook/...); "" turns them off`)
+	f.BoolVar(&o.leaderElect, "leader-elect", false, "elect a leader among the replicas; only the leader acts")
+	f.StringVar(&o.leaderNamespace, "leader-election-namespace", "", "namespace of the leader election Lease (default: $POD_NAMESPACE)")
+	f.StringVar(&o.watchLabelSelector, "watch-label-selector", "", "manage only the objects whose labels match this selector (sharding)")
+	f.StringVar(&o.watchNamespace, "watch-namespace", "", "manage only the objects of this namespace (default: all namespaces)")
+	f.IntVar(&o.concurrency, "concurrency", 4, "scans, evaluations and automations running at once")
+	f.Float64Var(&o.registryRate, "registry-rate", 10, "requests per second to one registry (bursts of twice as many)")
+	f.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig file outside a cluster (default: in-cluster config, $KUBECONFIG, ~/.kube/config)")
+	return cmd
+}
+
+func runController(ctx context.Context, stderr io.Writer, o controllerOptions) error {
+	log, err := o.logger(stderr)
+	if err != nil {
+		return err
+	}
+	if o.concurrency < 1 {
+		return usagef("--concurrency %d: want at least 1", o.concurrency)
+	}
+	if o.registryRate <= 0 {
+		return usagef("--registry-rate %g: want more than 0", o.registryRate)
+	}
+	if o.kubeconfig != "" {
+		os.Setenv("KUBECONFIG", o.kubeconfig)
+	}
+	cfg, err := ctrl.GetConfig()
+	if err != nil {
+		return fmt.Errorf("Kubernetes configuration: %w", err)
+	}
+	c, err := controller.New(controller.Options{
+		RestConfig:              cfg,
+		DataDir:                 o.dataDir,
+		MetricsAddr:             o.metricsAddr,
+		HealthAddr:              o.healthAddr,
+		WebhookAddr:             o.webhookAddr,
+		LeaderElect:             o.leaderElect,
+		LeaderElectionNamespace: o.leaderNamespace,
+		WatchLabelSelector:      o.watchLabelSelector,
+		WatchNamespace:          o.watchNamespace,
+		Concurrency:             o.concurrency,
+		Logger:                  log,
+		UserAgent:               "tagflow/" + versionString(),
+		ScannerOptions:          []scanner.Option{scanner.WithRateLimit(rate.Limit(o.registryRate), int(2*o.registryRate))},
+	})
+	if err != nil {
+		return err
+	}
+	log.Info("starting the controller", "version", versionString(), "leaderElect", o.leaderElect, "watchLabelSelector", o.watchLabelSelector)
+	return c.Start(ctx)
+}

@@ -1,0 +1,251 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/config"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
+
+	"github.com/go-logr/logr"
+
+	v1 "github.com/tagflow/tagflow/api/v1"
+	"github.com/tagflow/tagflow/automation"
+	"github.com/tagflow/tagflow/committer"
+	"github.com/tagflow/tagflow/internal/metrics"
+	"github.com/tagflow/tagflow/scanner"
+	"github.com/tagflow/tagflow/store"
+)
+
+// Controller is the Kubernetes front end of one tagflow engine.
+type Controller struct {
+	opts   Options
+	log    *slog.Logger
+	mgr    manager.Manager
+	client client.Client // the manager's cached client
+	reader client.Reader // uncached reads: ServiceAccounts, Namespaces, GitRepositories
+	events recorder.EventRecorder
+	db     *store.DB
+	engine *automation.Engine
+
+	secrets *secretCache
+	dirty   chan struct{} // a watched object changed: rebuild the configuration
+	synced  chan struct{} // the status writer has a new configuration to report
+	ready   atomic.Bool   // the first configuration is applied (leader) or caches synced
+
+	mu       sync.Mutex
+	state    map[automation.ObjectID]*objectState
+	requests map[automation.ObjectID]string // reconcile requests waiting for the next build
+	built    bool                           // the first configuration was applied
+}
+
+// objectState is what the controller knows of one object between builds.
+type objectState struct {
+	// problem is why the object is not in the engine's configuration; nil when it is.
+	problem *problem
+	// generation is the object's metadata.generation in the applied configuration, and
+	// since the time that generation's configuration was first applied: an engine status
+	// older than that does not describe it yet.
+	generation int64
+	since      time.Time
+	config     any // the converted configuration, to tell a real change from a no-op
+	// handled is the last reconcile request served.
+	handled string
+}
+
+// Scheme is the runtime scheme of the controller: Kubernetes' built-in kinds and tagflow's.
+func Scheme() (*runtime.Scheme, error) {
+	s := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(s); err != nil {
+		return nil, err
+	}
+	if err := v1.AddToScheme(s); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// New builds a controller: the manager (caches, leader election, metrics and health
+// servers), the engine over the store in opts.DataDir, and the reconcilers. Start it with
+// Start.
+func New(opts Options) (*Controller, error) {
+	opts.defaults()
+	if opts.RestConfig == nil {
+		return nil, errors.New("controller: no Kubernetes REST config")
+	}
+	if opts.DataDir == "" {
+		return nil, errors.New("controller: no data directory")
+	}
+	scheme, err := Scheme()
+	if err != nil {
+		return nil, err
+	}
+	ctrl.SetLogger(logr.FromSlogHandler(opts.Logger.Handler()))
+
+	cacheOpts := cache.Options{}
+	if opts.WatchNamespace != "" {
+		cacheOpts.DefaultNamespaces = map[string]cache.Config{opts.WatchNamespace: {}}
+	}
+	if opts.WatchLabelSelector != "" {
+		sel, err := labels.Parse(opts.WatchLabelSelector)
+		if err != nil {
+			return nil, fmt.Errorf("--watch-label-selector %q: %w", opts.WatchLabelSelector, err)
+		}
+		cacheOpts.ByObject = map[client.Object]cache.ByObject{}
+		for _, obj := range managedKinds() {
+			cacheOpts.ByObject[obj] = cache.ByObject{Label: sel}
+		}
+	}
+	leNamespace := opts.LeaderElectionNamespace
+	if leNamespace == "" {
+		leNamespace = os.Getenv("POD_NAMESPACE")
+	}
+	mgr, err := ctrl.NewManager(opts.RestConfig, ctrl.Options{
+		Scheme:                        scheme,
+		Cache:                         cacheOpts,
+		Metrics:                       metricsserver.Options{BindAddress: opts.MetricsAddr},
+		HealthProbeBindAddress:        opts.HealthAddr,
+		LeaderElection:                opts.LeaderElect,
+		LeaderElectionID:              opts.LeaderElectionID,
+		LeaderElectionNamespace:       leNamespace,
+		LeaderElectionReleaseOnCancel: true,
+		// One controller per process in production; tests run several, whose
+		// controller-runtime metrics then share names.
+		Controller: ctrlconfig.Controller{SkipNameValidation: ptr(true)},
+		// Secrets are read on demand (secretCache), not cached whole: only their metadata
+		// is watched.
+		Client: client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("controller: %w", err)
+	}
+
+	if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("controller: creating data directory: %w", err)
+	}
+	db, err := store.Open(filepath.Join(opts.DataDir, "tagflow.db"), store.Options{Logger: opts.Logger})
+	if err != nil {
+		return nil, fmt.Errorf("controller: %w", err)
+	}
+	com, err := committer.New(committer.Options{Dir: filepath.Join(opts.DataDir, "git"), Logger: opts.Logger})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("controller: %w", err)
+	}
+	prom, err := registerMetrics()
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("controller: %w", err)
+	}
+	scanOpts := append([]scanner.Option{scanner.WithLogger(opts.Logger), scanner.WithUserAgent(opts.UserAgent)}, opts.ScannerOptions...)
+	engine, err := automation.New(automation.Options{
+		Store:       db,
+		Scanner:     scanner.New(scanOpts...),
+		Committer:   com,
+		Logger:      opts.Logger,
+		Concurrency: opts.Concurrency,
+		Metrics:     prom,
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("controller: %w", err)
+	}
+
+	c := &Controller{
+		opts:     opts,
+		log:      opts.Logger,
+		mgr:      mgr,
+		client:   mgr.GetClient(),
+		reader:   mgr.GetAPIReader(),
+		events:   mgr.GetEventRecorder("tagflow"),
+		db:       db,
+		engine:   engine,
+		dirty:    make(chan struct{}, 1),
+		synced:   make(chan struct{}, 1),
+		state:    map[automation.ObjectID]*objectState{},
+		requests: map[automation.ObjectID]string{},
+	}
+	c.secrets = newSecretCache(mgr.GetCache(), mgr.GetAPIReader())
+	if err := c.setupReconcilers(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := mgr.Add(&leaderWork{c}); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
+		db.Close()
+		return nil, err
+	}
+	// Ready once the caches are warm: a standby replica is ready to take over.
+	if err := mgr.AddReadyzCheck("caches", func(req *http.Request) error {
+		if !mgr.GetCache().WaitForCacheSync(req.Context()) {
+			return errors.New("caches not synced")
+		}
+		return nil
+	}); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// Start runs the manager until ctx ends, then closes the store.
+func (c *Controller) Start(ctx context.Context) error {
+	defer c.db.Close()
+	return c.mgr.Start(ctx)
+}
+
+// Engine is the engine the controller drives (for tests and the webhook receiver).
+func (c *Controller) Engine() *automation.Engine { return c.engine }
+
+// Manager is the controller-runtime manager, to add more runnables (the webhook server).
+func (c *Controller) Manager() manager.Manager { return c.mgr }
+
+// managedKinds are the kinds the controller reconciles, for cache options.
+func managedKinds() []client.Object {
+	return []client.Object{&v1.ImageRepository{}, &v1.ImagePolicy{}, &v1.ImageUpdateAutomation{}}
+}
+
+// markDirty asks for a rebuild of the configuration.
+func (c *Controller) markDirty() {
+	select {
+	case c.dirty <- struct{}{}:
+	default:
+	}
+}
+
+// The engine's metrics join controller-runtime's registry, once per process (tests run
+// several controllers in one).
+var (
+	metricsOnce sync.Once
+	promMetrics *metrics.Prometheus
+	promErr     error
+)
+
+func registerMetrics() (*metrics.Prometheus, error) {
+	metricsOnce.Do(func() { promMetrics, promErr = metrics.New(ctrlmetrics.Registry) })
+	return promMetrics, promErr
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -1,0 +1,75 @@
+package controller
+
+import (
+	"log/slog"
+	"time"
+
+	"k8s.io/client-go/rest"
+
+	"github.com/tagflow/tagflow/scanner"
+)
+
+// Options configure a Controller. The zero value of every field but RestConfig and
+// DataDir has a working default.
+type Options struct {
+	// RestConfig reaches the API server.
+	RestConfig *rest.Config
+	// DataDir holds the store (tagflow.db) and the clone cache (git/). In a pod it is a
+	// writable volume; losing it costs a rescan, never a wrong commit.
+	DataDir string
+
+	// MetricsAddr serves Prometheus metrics on /metrics; "0" turns them off. Empty: ":8080".
+	MetricsAddr string
+	// HealthAddr serves /healthz and /readyz; "0" turns them off. Empty: ":8081".
+	HealthAddr string
+	// WebhookAddr serves the Receivers' webhooks; empty turns them off.
+	WebhookAddr string
+
+	// LeaderElect makes replicas elect one leader that reconciles; the others wait.
+	LeaderElect bool
+	// LeaderElectionNamespace holds the lease. Empty: the pod's namespace.
+	LeaderElectionNamespace string
+	// LeaderElectionID names the lease. Empty: "tagflow-controller-leader".
+	LeaderElectionID string
+
+	// WatchLabelSelector restricts the objects this controller manages to those whose
+	// labels match, so that several controller deployments can share a fleet.
+	WatchLabelSelector string
+	// WatchNamespace restricts the controller to one namespace. Empty: all namespaces.
+	WatchNamespace string
+
+	// Concurrency bounds the scans, evaluations and automations running at once. Zero: 4.
+	Concurrency int
+	// ResyncInterval rebuilds the configuration from the API server this often even when no
+	// watched object changed, to notice changes of what is not watched (GitRepository
+	// objects, ServiceAccounts, Namespace labels). Zero: 10 minutes.
+	ResyncInterval time.Duration
+
+	// Logger receives the controller's and the engine's logs. Nil: slog.Default().
+	Logger *slog.Logger
+	// ScannerOptions are added to the registry scanner's options (rate limits, transport).
+	ScannerOptions []scanner.Option
+	// UserAgent is sent to registries. Empty: "tagflow".
+	UserAgent string
+}
+
+func (o *Options) defaults() {
+	if o.MetricsAddr == "" {
+		o.MetricsAddr = ":8080"
+	}
+	if o.HealthAddr == "" {
+		o.HealthAddr = ":8081"
+	}
+	if o.LeaderElectionID == "" {
+		o.LeaderElectionID = "tagflow-controller-leader"
+	}
+	if o.ResyncInterval == 0 {
+		o.ResyncInterval = 10 * time.Minute
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.UserAgent == "" {
+		o.UserAgent = "tagflow"
+	}
+}

@@ -1,0 +1,92 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	v1 "github.com/tagflow/tagflow/api/v1"
+	"github.com/tagflow/tagflow/automation"
+)
+
+// reconciler is the reconciler of one kind. The engine holds the configuration as a whole,
+// so a reconcile records what the object asks for (a reconcile request) and asks for a
+// rebuild of the configuration, which validates, converts and applies every object and
+// whose outcome the status writer reports on each object.
+type reconciler struct {
+	c    *Controller
+	kind automation.Kind
+	new  func() client.Object
+}
+
+func (r *reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
+	obj := r.new()
+	if err := r.c.client.Get(ctx, req.NamespacedName, obj); err != nil {
+		if apierrors.IsNotFound(err) {
+			// Deleted: the rebuild drops it, and the engine its status and cached tags.
+			r.c.markDirty()
+			return reconcile.Result{}, nil
+		}
+		return reconcile.Result{}, fmt.Errorf("%s %s: %w", r.kind, req.NamespacedName, err)
+	}
+	if v, ok := obj.GetAnnotations()[v1.ReconcileRequestAnnotation]; ok && v != lastHandled(obj) {
+		r.c.request(automation.ObjectID{Kind: r.kind, Namespace: req.Namespace, Name: req.Name}, v)
+	}
+	r.c.markDirty()
+	return reconcile.Result{}, nil
+}
+
+// request records a reconcile request, served after the next build applies the object.
+func (c *Controller) request(id automation.ObjectID, value string) {
+	c.mu.Lock()
+	if st := c.state[id]; st == nil || st.handled != value {
+		c.requests[id] = value
+	}
+	c.mu.Unlock()
+}
+
+// lastHandled is the reconcile request the object's status says was served.
+func lastHandled(obj client.Object) string {
+	switch o := obj.(type) {
+	case *v1.ImageRepository:
+		return o.Status.LastHandledReconcileAt
+	case *v1.ImagePolicy:
+		return o.Status.LastHandledReconcileAt
+	case *v1.ImageUpdateAutomation:
+		return o.Status.LastHandledReconcileAt
+	}
+	return ""
+}
+
+func (c *Controller) setupReconcilers() error {
+	kinds := []struct {
+		name string
+		kind automation.Kind
+		new  func() client.Object
+	}{
+		{"imagerepository", automation.KindRepository, func() client.Object { return &v1.ImageRepository{} }},
+		{"imagepolicy", automation.KindPolicy, func() client.Object { return &v1.ImagePolicy{} }},
+		{"imageupdateautomation", automation.KindAutomation, func() client.Object { return &v1.ImageUpdateAutomation{} }},
+	}
+	for i, k := range kinds {
+		b := ctrl.NewControllerManagedBy(c.mgr).For(k.new()).Named(k.name)
+		if i == 0 {
+			// A Secret change may change credentials: rebuild (the secret cache notices the
+			// new resourceVersion). Only Secrets' metadata is cached.
+			b = b.WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(func(context.Context, client.Object) []reconcile.Request {
+				c.markDirty()
+				return nil
+			}))
+		}
+		if err := b.Complete(&reconciler{c: c, kind: k.kind, new: k.new}); err != nil {
+			return fmt.Errorf("controller %s: %w", k.name, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,334 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	v1 "github.com/tagflow/tagflow/api/v1"
+	"github.com/tagflow/tagflow/automation"
+)
+
+// statusInterval is how often the status writer looks for news when nothing pokes it.
+const (
+	statusPoll   = 200 * time.Millisecond
+	statusResync = 30 * time.Second
+)
+
+// writeStatuses writes each object's status whenever the engine's statuses or the
+// configuration change, until ctx ends.
+func (c *Controller) writeStatuses(ctx context.Context) {
+	tick := time.NewTicker(statusPoll)
+	defer tick.Stop()
+	var seen uint64
+	last := time.Time{}
+	for {
+		force := false
+		select {
+		case <-ctx.Done():
+			return
+		case <-c.synced:
+			force = true
+		case <-tick.C:
+		}
+		v := c.engine.StatusVersion()
+		if !force && v == seen && time.Since(last) < statusResync {
+			continue
+		}
+		seen, last = v, time.Now()
+		if err := c.syncStatuses(ctx); err != nil && ctx.Err() == nil {
+			c.log.Warn("writing statuses", "error", err.Error())
+		}
+	}
+}
+
+// syncStatuses compares the status every object should have with the one it has and
+// patches the difference.
+func (c *Controller) syncStatuses(ctx context.Context) error {
+	statuses, err := c.engine.Status(ctx)
+	if err != nil {
+		return err
+	}
+	byID := make(map[automation.ObjectID]automation.ObjectStatus, len(statuses))
+	for _, st := range statuses {
+		byID[st.ID] = st
+	}
+	objs, err := c.list(ctx)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	state := c.state
+	c.mu.Unlock()
+
+	var errs []error
+	patch := func(obj client.Object, orig client.Object) {
+		if err := c.client.Status().Patch(ctx, obj, client.MergeFrom(orig)); err != nil && !apierrors.IsNotFound(err) {
+			errs = append(errs, fmt.Errorf("%s %s/%s: %w", obj.GetObjectKind().GroupVersionKind().Kind, obj.GetNamespace(), obj.GetName(), err))
+		}
+	}
+	for i := range objs.repos.Items {
+		orig := &objs.repos.Items[i]
+		id := automation.ObjectID{Kind: automation.KindRepository, Namespace: orig.Namespace, Name: orig.Name}
+		obj := orig.DeepCopy()
+		if c.repositoryStatus(obj, state[id], byID[id]) {
+			c.repositoryEvents(orig, obj)
+			patch(obj, orig)
+		}
+	}
+	for i := range objs.policies.Items {
+		orig := &objs.policies.Items[i]
+		id := automation.ObjectID{Kind: automation.KindPolicy, Namespace: orig.Namespace, Name: orig.Name}
+		obj := orig.DeepCopy()
+		if c.policyStatus(obj, state[id], byID[id]) {
+			c.policyEvents(orig, obj)
+			patch(obj, orig)
+		}
+	}
+	for i := range objs.autos.Items {
+		orig := &objs.autos.Items[i]
+		id := automation.ObjectID{Kind: automation.KindAutomation, Namespace: orig.Namespace, Name: orig.Name}
+		obj := orig.DeepCopy()
+		if c.automationStatus(obj, state[id], byID[id]) {
+			c.automationEvents(orig, obj)
+			patch(obj, orig)
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%d status updates failed, first: %w", len(errs), errs[0])
+	}
+	return nil
+}
+
+// outcome is the state of an object's reconciliation, for its conditions.
+type outcome int
+
+const (
+	outcomeUnknown outcome = iota // not built yet, or the engine has not reported on this generation
+	outcomeReady
+	outcomeFailed
+	outcomeStalled
+)
+
+// judge decides what the conditions of an object should say. generation is the object's
+// metadata.generation. It returns the outcome, the reason and the message, and whether the
+// engine's status st describes the current generation (then its fields may be reported).
+func judge(st *objectState, es automation.ObjectStatus, generation int64) (outcome, string, string, bool) {
+	switch {
+	case st == nil || st.generation != generation:
+		return outcomeUnknown, v1.ProgressingReason, "reconciliation in progress", false
+	case st.problem != nil && st.problem.stalled:
+		return outcomeStalled, st.problem.reason, st.problem.message, false
+	case st.problem != nil:
+		return outcomeFailed, st.problem.reason, st.problem.message, false
+	case es.ID.Name == "" || es.Reason == automation.ReasonPending || es.UpdatedAt.Before(st.since):
+		return outcomeUnknown, v1.ProgressingReason, "reconciliation in progress", false
+	case es.Ready:
+		return outcomeReady, es.Reason, es.Message, true
+	case es.Reason == automation.ReasonSuspended:
+		return outcomeReady, es.Reason, es.Message, true
+	case es.Reason == automation.ReasonInvalidSpec:
+		return outcomeStalled, es.Reason, es.Message, true
+	}
+	return outcomeFailed, es.Reason, es.Message, true
+}
+
+// setConditions writes Ready, Reconciling and Stalled in the kstatus convention and
+// returns the observed generation to record (unchanged while in progress).
+func setConditions(conds *[]metav1.Condition, o outcome, reason, message string, generation, observed int64) int64 {
+	if message == "" {
+		message = reason
+	}
+	set := func(t string, s metav1.ConditionStatus) {
+		apimeta.SetStatusCondition(conds, metav1.Condition{Type: t, Status: s, Reason: reason, Message: message, ObservedGeneration: generation})
+	}
+	switch o {
+	case outcomeUnknown:
+		set(v1.ReadyCondition, metav1.ConditionUnknown)
+		set(v1.ReconcilingCondition, metav1.ConditionTrue)
+		apimeta.RemoveStatusCondition(conds, v1.StalledCondition)
+		return observed
+	case outcomeReady:
+		set(v1.ReadyCondition, metav1.ConditionTrue)
+	case outcomeFailed:
+		set(v1.ReadyCondition, metav1.ConditionFalse)
+	case outcomeStalled:
+		set(v1.ReadyCondition, metav1.ConditionFalse)
+		set(v1.StalledCondition, metav1.ConditionTrue)
+	}
+	if o != outcomeStalled {
+		apimeta.RemoveStatusCondition(conds, v1.StalledCondition)
+	}
+	apimeta.RemoveStatusCondition(conds, v1.ReconcilingCondition)
+	return generation
+}
+
+func handled(st *objectState) string {
+	if st == nil {
+		return ""
+	}
+	return st.handled
+}
+
+func timePtr(t time.Time) *metav1.Time {
+	if t.IsZero() {
+		return nil
+	}
+	mt := metav1.NewTime(t)
+	return &mt
+}
+
+// repositoryStatus computes obj's status; it reports whether it differs from before.
+func (c *Controller) repositoryStatus(obj *v1.ImageRepository, st *objectState, es automation.ObjectStatus) bool {
+	before := obj.Status.DeepCopy()
+	s := &obj.Status
+	o, reason, msg, current := judge(st, es, obj.Generation)
+	s.ObservedGeneration = setConditions(&s.Conditions, o, reason, msg, obj.Generation, s.ObservedGeneration)
+	s.LastHandledReconcileAt = orKeep(handled(st), s.LastHandledReconcileAt)
+	if current && es.Image != "" {
+		s.CanonicalImageName = es.Image
+		s.ObservedExclusionList = obj.Spec.ExclusionList
+		if !es.LastSuccessfulScan.IsZero() {
+			res := &v1.ScanResult{TagCount: es.TagCount, ScanTime: metav1.NewTime(es.LastSuccessfulScan)}
+			if tags, err := c.db.Tags(es.Image); err == nil {
+				res.Revision = tags.Revision
+				res.LatestTags = latestTags(tags.Tags, 10)
+				res.TagCount = len(tags.Tags)
+			}
+			if s.LastScanResult != nil && s.LastScanResult.ScanTime.Equal(&res.ScanTime) {
+				res.ScanTime = s.LastScanResult.ScanTime // keep the stored precision
+			}
+			s.LastScanResult = res
+		}
+	}
+	return !equality.Semantic.DeepEqual(before, s)
+}
+
+// latestTags is the first n tags in descending order, a sample for the status.
+func latestTags(tags []string, n int) []string {
+	out := make([]string, 0, min(n, len(tags)))
+	for i := len(tags) - 1; i >= 0 && len(out) < n; i-- {
+		out = append(out, tags[i])
+	}
+	return out
+}
+
+func orKeep(v, old string) string {
+	if v == "" {
+		return old
+	}
+	return v
+}
+
+func (c *Controller) policyStatus(obj *v1.ImagePolicy, st *objectState, es automation.ObjectStatus) bool {
+	before := obj.Status.DeepCopy()
+	s := &obj.Status
+	o, reason, msg, current := judge(st, es, obj.Generation)
+	s.ObservedGeneration = setConditions(&s.Conditions, o, reason, msg, obj.Generation, s.ObservedGeneration)
+	s.LastHandledReconcileAt = orKeep(handled(st), s.LastHandledReconcileAt)
+	if current && es.LatestRef != "" {
+		s.LatestRef = parseRef(es.LatestRef)
+		s.ObservedPreviousRef = parseRef(es.PreviousRef)
+	}
+	return !equality.Semantic.DeepEqual(before, s)
+}
+
+// parseRef splits NAME:TAG[@DIGEST]; nil for "".
+func parseRef(ref string) *v1.ImageRef {
+	if ref == "" {
+		return nil
+	}
+	var r v1.ImageRef
+	if at := strings.LastIndex(ref, "@"); at >= 0 {
+		ref, r.Digest = ref[:at], ref[at+1:]
+	}
+	if colon := strings.LastIndex(ref, ":"); colon > strings.LastIndex(ref, "/") {
+		r.Name, r.Tag = ref[:colon], ref[colon+1:]
+	} else {
+		r.Name = ref
+	}
+	return &r
+}
+
+func (c *Controller) automationStatus(obj *v1.ImageUpdateAutomation, st *objectState, es automation.ObjectStatus) bool {
+	before := obj.Status.DeepCopy()
+	s := &obj.Status
+	o, reason, msg, current := judge(st, es, obj.Generation)
+	s.ObservedGeneration = setConditions(&s.Conditions, o, reason, msg, obj.Generation, s.ObservedGeneration)
+	s.LastHandledReconcileAt = orKeep(handled(st), s.LastHandledReconcileAt)
+	if current {
+		keepTime := func(dst **metav1.Time, t time.Time) {
+			if t.IsZero() || (*dst != nil && (*dst).Time.Unix() == t.Unix()) {
+				return
+			}
+			*dst = timePtr(t)
+		}
+		keepTime(&s.LastAutomationRunTime, es.LastRun)
+		keepTime(&s.LastPushTime, es.LastPushTime)
+		if es.LastPushCommit != "" {
+			s.LastPushCommit, s.LastPushBranch = es.LastPushCommit, es.LastPushBranch
+		}
+	}
+	return !equality.Semantic.DeepEqual(before, s)
+}
+
+// Events: one for each change a person watching the object wants to hear of.
+
+func readyOf(conds []metav1.Condition) *metav1.Condition {
+	return apimeta.FindStatusCondition(conds, v1.ReadyCondition)
+}
+
+// failureEvent emits a warning when the object turns (or stays, with a new message) not
+// ready.
+func (c *Controller) failureEvent(obj client.Object, before, after []metav1.Condition) {
+	a := readyOf(after)
+	if a == nil || a.Status != metav1.ConditionFalse {
+		return
+	}
+	if b := readyOf(before); b != nil && b.Status == metav1.ConditionFalse && b.Message == a.Message {
+		return
+	}
+	c.events.Eventf(obj, nil, "Warning", a.Reason, "Reconcile", "%s", a.Message)
+}
+
+func (c *Controller) repositoryEvents(before, after *v1.ImageRepository) {
+	c.failureEvent(after, before.Status.Conditions, after.Status.Conditions)
+	b, a := before.Status.LastScanResult, after.Status.LastScanResult
+	if a != nil && (b == nil || b.Revision != a.Revision) {
+		c.events.Eventf(after, nil, "Normal", v1.SucceededReason, "Scan", "found %d tags of %s", a.TagCount, after.Status.CanonicalImageName)
+	}
+}
+
+func (c *Controller) policyEvents(before, after *v1.ImagePolicy) {
+	c.failureEvent(after, before.Status.Conditions, after.Status.Conditions)
+	b, a := before.Status.LatestRef, after.Status.LatestRef
+	if a == nil || (b != nil && *a == *b) {
+		return
+	}
+	if b == nil {
+		c.events.Eventf(after, nil, "Normal", v1.SucceededReason, "Evaluate", "latest image is %s", a.String())
+		return
+	}
+	c.events.Eventf(after, nil, "Normal", v1.SucceededReason, "Evaluate", "latest image changed from %s to %s", b.String(), a.String())
+}
+
+func (c *Controller) automationEvents(before, after *v1.ImageUpdateAutomation) {
+	c.failureEvent(after, before.Status.Conditions, after.Status.Conditions)
+	if a := after.Status.LastPushCommit; a != "" && a != before.Status.LastPushCommit {
+		c.events.Eventf(after, nil, "Normal", v1.SucceededReason, "Push", "pushed commit %s to branch %s", short(a), after.Status.LastPushBranch)
+	}
+}
+
+func short(sha string) string {
+	if len(sha) > 12 {
+		return sha[:12]
+	}
+	return sha
+}
