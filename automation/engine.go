@@ -77,6 +77,8 @@ type Engine struct {
 
 	polMu    sync.Mutex
 	polState map[ObjectID]*policyState
+	// evalLocks holds a *sync.Mutex per policy (lockPolicy).
+	evalLocks sync.Map
 
 	sched atomic.Pointer[scheduler] // set while Run runs
 }

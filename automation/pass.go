@@ -184,6 +184,7 @@ type evaluation struct {
 // repository's tag set has not changed since its last evaluation, and which depends on
 // nothing but the tag set, is not evaluated again.
 func (e *Engine) evaluatePolicy(ctx context.Context, c *compiled, id ObjectID, write, force bool) evaluation {
+	defer e.lockPolicy(id)()
 	pe := c.policies[id]
 	if pe.err != nil {
 		return evaluation{result: resultOf(e.record(id, write, fail(pe.reason, pe.err)))}

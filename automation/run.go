@@ -311,11 +311,14 @@ func (e *Engine) loopScan(ctx context.Context, c *compiled, s *scheduler, id Obj
 	if _, ok := e.scanRepo(ctx, c, id, true); !ok {
 		return
 	}
-	for _, pid := range c.policiesByRepo[id] {
+	// The policies of the configuration now in force: one applied while the scan ran may
+	// have added a policy of this repository, evaluated before the tags were in.
+	cur := e.cfg.Load()
+	for _, pid := range cur.policiesByRepo[id] {
 		if ctx.Err() != nil {
 			return
 		}
-		e.evaluateAndTrigger(ctx, c, s, pid)
+		e.evaluateAndTrigger(ctx, cur, s, pid)
 	}
 }
 

@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
+	"log"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -35,7 +37,7 @@ import (
 func BenchmarkFleet(b *testing.B) {
 	needAPIServer(b)
 	const n = 500
-	reg := httptest.NewServer(registry.New())
+	reg := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
 	b.Cleanup(reg.Close)
 	host := strings.TrimPrefix(reg.URL, "http://")
 	ctx := context.Background()

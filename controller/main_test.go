@@ -19,6 +19,9 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/go-logr/logr"
 
 	"github.com/tagflow/tagflow/controller"
 	"github.com/tagflow/tagflow/internal/testbed"
@@ -35,6 +38,7 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	ctrllog.SetLogger(logr.Discard()) // the test's own clients log nothing
 	code := func() int {
 		dir, err := testbed.KubeAssets()
 		if err != nil {
@@ -76,7 +80,12 @@ var shard atomic.Int64
 // testShard returns a label that marks a test's objects, and a namespace of its own.
 func testShard(t testing.TB) (label map[string]string, selector, namespace string) {
 	n := shard.Add(1)
-	name := fmt.Sprintf("t%d-%s", n, strings.ToLower(strings.NewReplacer("/", "-", "_", "-").Replace(t.Name())))
+	name := fmt.Sprintf("t%d-%s", n, strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			return r
+		}
+		return '-'
+	}, strings.ToLower(t.Name())))
 	if len(name) > 50 {
 		name = name[:50]
 	}

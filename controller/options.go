@@ -1,10 +1,15 @@
 package controller
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
 	"log/slog"
 	"time"
 
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/client/config"
 
 	"github.com/tagflow/tagflow/scanner"
 )
@@ -29,7 +34,8 @@ type Options struct {
 	LeaderElect bool
 	// LeaderElectionNamespace holds the lease. Empty: the pod's namespace.
 	LeaderElectionNamespace string
-	// LeaderElectionID names the lease. Empty: "tagflow-controller-leader".
+	// LeaderElectionID names the lease. Empty: "tagflow-controller-leader", with a hash of
+	// WatchLabelSelector appended when there is one, so that shards elect their own leaders.
 	LeaderElectionID string
 
 	// WatchLabelSelector restricts the objects this controller manages to those whose
@@ -53,6 +59,28 @@ type Options struct {
 	UserAgent string
 }
 
+// RestConfig finds the API server: the kubeconfig file when given, else the in-cluster
+// configuration, $KUBECONFIG or ~/.kube/config. qps and burst bound the client's requests
+// (status updates of a large fleet); zero keeps client-go's defaults.
+func RestConfig(kubeconfig string, qps float32, burst int) (*rest.Config, error) {
+	var cfg *rest.Config
+	var err error
+	if kubeconfig != "" {
+		if cfg, err = clientcmd.BuildConfigFromFlags("", kubeconfig); err != nil {
+			return nil, fmt.Errorf("--kubeconfig %s: %w", kubeconfig, err)
+		}
+	} else if cfg, err = ctrlconfig.GetConfig(); err != nil {
+		return nil, fmt.Errorf("Kubernetes configuration: %w", err)
+	}
+	if qps > 0 {
+		cfg.QPS = qps
+	}
+	if burst > 0 {
+		cfg.Burst = burst
+	}
+	return cfg, nil
+}
+
 func (o *Options) defaults() {
 	if o.MetricsAddr == "" {
 		o.MetricsAddr = ":8080"
@@ -62,6 +90,10 @@ func (o *Options) defaults() {
 	}
 	if o.LeaderElectionID == "" {
 		o.LeaderElectionID = "tagflow-controller-leader"
+		if o.WatchLabelSelector != "" {
+			sum := sha256.Sum256([]byte(o.WatchLabelSelector))
+			o.LeaderElectionID += "-" + hex.EncodeToString(sum[:5])
+		}
 	}
 	if o.ResyncInterval == 0 {
 		o.ResyncInterval = 10 * time.Minute

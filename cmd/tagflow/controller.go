@@ -2,13 +2,10 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
-	"os"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/time/rate"
-	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/tagflow/tagflow/controller"
 	"github.com/tagflow/tagflow/scanner"
@@ -26,6 +23,8 @@ type controllerOptions struct {
 	watchNamespace     string
 	concurrency        int
 	registryRate       float64
+	kubeQPS            float32
+	kubeBurst          int
 	kubeconfig         string
 }
 
@@ -65,6 +64,8 @@ See docs/kubernetes.md.`,
 	f.StringVar(&o.watchNamespace, "watch-namespace", "", "manage only the objects of this namespace (default: all namespaces)")
 	f.IntVar(&o.concurrency, "concurrency", 4, "scans, evaluations and automations running at once")
 	f.Float64Var(&o.registryRate, "registry-rate", 10, "requests per second to one registry (bursts of twice as many)")
+	f.Float32Var(&o.kubeQPS, "kube-api-qps", 50, "requests per second to the Kubernetes API server")
+	f.IntVar(&o.kubeBurst, "kube-api-burst", 300, "burst of requests to the Kubernetes API server")
 	f.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig file outside a cluster (default: in-cluster config, $KUBECONFIG, ~/.kube/config)")
 	return cmd
 }
@@ -80,12 +81,9 @@ func runController(ctx context.Context, stderr io.Writer, o controllerOptions) e
 	if o.registryRate <= 0 {
 		return usagef("--registry-rate %g: want more than 0", o.registryRate)
 	}
-	if o.kubeconfig != "" {
-		os.Setenv("KUBECONFIG", o.kubeconfig)
-	}
-	cfg, err := ctrl.GetConfig()
+	cfg, err := controller.RestConfig(o.kubeconfig, o.kubeQPS, o.kubeBurst)
 	if err != nil {
-		return fmt.Errorf("Kubernetes configuration: %w", err)
+		return err
 	}
 	c, err := controller.New(controller.Options{
 		RestConfig:              cfg,
