@@ -114,7 +114,9 @@ type Automation struct {
 	ID  ObjectID
 	Git GitSource
 	// PushBranch, when set, receives the commits instead of Git.Branch (see
-	// committer.Request.PushBranch).
+	// committer.Request.PushBranch). It is a Go template over BranchData when it contains
+	// "{{": a branch that depends on .Policy splits the automation into one commit (and
+	// pull request) per distinct branch, each with the changes of its own policies.
 	PushBranch  string
 	PushRefspec string
 	PushOptions map[string]string
@@ -131,6 +133,9 @@ type Automation struct {
 	MessageTemplate string
 	MessageValues   map[string]string
 	Signing         committer.Signing
+	// PullRequest, when set, keeps one pull request open from each push branch to
+	// Git.Branch. It needs PushBranch.
+	PullRequest *PullRequest
 	// Interval and Schedule run the automation on their own, besides the runs triggered by a
 	// policy's change. Neither set: only triggers (and the first pass) run it.
 	Interval time.Duration

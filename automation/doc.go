@@ -19,5 +19,12 @@
 // ready, a one-word Reason and a one-line message naming the object and the cause, never a
 // credential — kept in the store as JSON under "Kind/namespace/name" beside the
 // object-specific fields: last scan and tag count, latest and previous reference, last
-// pushed commit and time. Measurements go to a Metrics hook for the front end to export.
+// pushed commit and time, open pull requests. Measurements go to a Metrics hook for the
+// front end to export.
+//
+// An automation with a PullRequest keeps one pull request open per push branch (see
+// committer/forge): opened on the first push, updated on later ones, closed with a comment
+// and its branch deleted when the checkout branch already has every change. A push branch
+// that is a template over .Policy splits the automation into one branch, and pull request,
+// per policy.
 package automation

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"text/template"
 	"time"
 
 	"github.com/robfig/cron/v3"
@@ -171,11 +172,13 @@ type policyEntry struct {
 }
 
 type autoEntry struct {
-	cfg      Automation
-	policies []ObjectID
-	schedule cron.Schedule // nil: triggers only
-	reason   string
-	err      error
+	cfg        Automation
+	policies   []ObjectID
+	schedule   cron.Schedule      // nil: triggers only
+	branchTmpl *template.Template // nil: PushBranch is a literal name
+	prTmpl     *prTemplates       // nil without PullRequest
+	reason     string
+	err        error
 }
 
 func (c *compiled) has(id ObjectID) bool {
@@ -334,6 +337,11 @@ func compile(cfg Config) (*compiled, error) {
 				e.reason, e.err = ReasonInvalidSpec, errors.New("no git URL")
 			case a.Git.Branch == "":
 				e.reason, e.err = ReasonInvalidSpec, errors.New("no git branch")
+			}
+		}
+		if e.err == nil {
+			if err := compilePush(e); err != nil {
+				e.reason, e.err = ReasonInvalidSpec, err
 			}
 		}
 		if a.Policies == nil {

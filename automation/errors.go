@@ -41,5 +41,8 @@ const (
 	ReasonAuthFailed         = "AuthenticationFailed"
 	ReasonPushFailed         = "PushFailed"
 	ReasonUpdateFailed       = "UpdateFailed"
-	ReasonPending            = "Pending"
+	// ReasonPullRequestFailed: the commit was pushed, but opening, updating or closing its
+	// pull request failed (the forge refused the token, a rate limit, a bad template).
+	ReasonPullRequestFailed = "PullRequestFailed"
+	ReasonPending           = "Pending"
 )

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -32,6 +33,8 @@ type ObjectResult struct {
 	// Changes are the fields the commit changed ("file:line: old -> new", the file relative
 	// to the repository root), one line per field.
 	Changes []string
+	// PullRequests are the automation's open pull requests after the pass.
+	PullRequests []PullRequestInfo
 }
 
 // Failed reports whether the object failed: not ready, and neither suspended nor pending.
@@ -391,53 +394,83 @@ func (e *Engine) preflight(id ObjectID, ae *autoEntry, vals []setter.Value, writ
 	return &r
 }
 
-// runAutomation runs one automation: the setter on the cached clone, then commit and push.
-// ok is false when ctx ended first and nothing was recorded.
+// runAutomation runs one automation: the setter on the cached clone, then commit and push,
+// once per push branch, and the pull request of each push branch. ok is false when ctx
+// ended first and nothing was recorded.
 func (e *Engine) runAutomation(ctx context.Context, c *compiled, id ObjectID) (res ObjectResult, ok bool) {
 	ae := c.autos[id]
 	vals := e.automationValues(ae, nil)
 	if r := e.preflight(id, ae, vals, true); r != nil {
 		return *r, true
 	}
-	update := func(ctx context.Context, dir string) (any, error) {
-		return setter.Set(ctx, dir, vals, setter.Options{})
-	}
-	start := time.Now()
-	out, err := e.commit.Run(ctx, request(ae, vals, update))
-	retries := max(out.Attempts-1, 0)
-	e.metrics.AutomationDone(id, time.Since(start), out.Pushed, retries, err)
-	if err != nil && ctx.Err() != nil {
-		e.log.Info("automation abandoned", "object", id.String(), "error", err.Error())
-		return ObjectResult{}, false
-	}
-	sr, _ := out.Changed.(*setter.Result)
-	if sr != nil {
-		for _, w := range sr.Warnings {
-			e.log.Warn("marker not applied", "object", id.String(), "warning", w.String())
-		}
-	}
+	groups, err := pushGroups(ae, vals)
 	if err != nil {
-		e.log.Warn("automation failed", "object", id.String(), "error", err.Error())
-		return resultOf(e.record(id, true, fail(reasonFor(err), err))), true
+		return resultOf(e.record(id, true, fail(ReasonInvalidSpec, err))), true
+	}
+	prev, _ := e.status(id)
+	ff := &forgeFor{a: ae.cfg}
+	var outs []groupOutcome
+	for _, g := range groups {
+		o, ok := e.runGroup(ctx, ae, g, findPR(prev.PullRequests, g.branch), ff)
+		if !ok {
+			return ObjectResult{}, false
+		}
+		outs = append(outs, o)
 	}
 	now := e.now().UTC()
 	st := e.record(id, true, func(st *ObjectStatus) {
-		st.Ready, st.Reason, st.LastRun = true, ReasonSucceeded, now
-		if out.Pushed {
-			st.LastPushCommit, st.LastPushBranch, st.LastPushTime = out.Commit, out.Branch, now
-			files := "files"
-			if len(out.Files) == 1 {
-				files = "file"
+		ran := true // every commit went through (a failed pull request still counts as a run)
+		for _, o := range outs {
+			if o.err != nil && o.reason != ReasonPullRequestFailed {
+				ran = false
 			}
-			st.Message = fmt.Sprintf("%s: pushed %s to %s (%d %s)", id, short(out.Commit), out.Branch, len(out.Files), files)
+		}
+		if ran {
+			st.LastRun = now
+		}
+		st.Ready, st.Reason = true, ReasonSucceeded
+		var notes, failures []string
+		for _, o := range outs {
+			if o.out.Pushed {
+				st.LastPushCommit, st.LastPushBranch, st.LastPushTime = o.out.Commit, o.out.Branch, now
+			}
+			if o.err != nil {
+				if st.Ready {
+					st.Ready, st.Reason = false, o.reason
+				}
+				failures = append(failures, o.err.Error())
+				continue
+			}
+			if n := o.summary(); n != "" {
+				notes = append(notes, n)
+			}
+		}
+		if ae.cfg.PullRequest != nil {
+			st.PullRequests = mergePRs(st.PullRequests, outs)
 		} else {
+			st.PullRequests = nil
+		}
+		switch {
+		case len(failures) > 0:
+			msg := strings.Join(failures, "; ")
+			if len(notes) > 0 {
+				msg += " (" + strings.Join(notes, "; ") + ")"
+			}
+			st.Message = failure(id, errors.New(msg))
+		case len(notes) > 0:
+			st.Message = fmt.Sprintf("%s: %s", id, strings.Join(notes, "; "))
+		default:
 			st.Message = fmt.Sprintf("%s: up to date", id)
 		}
 	})
 	r := resultOf(st)
-	if out.Pushed {
-		r.Commit, r.Branch = out.Commit, out.Branch
-		if sr != nil {
+	r.PullRequests = st.PullRequests
+	for _, o := range outs {
+		if !o.out.Pushed {
+			continue
+		}
+		r.Commit, r.Branch = o.out.Commit, o.out.Branch
+		if sr, _ := o.out.Changed.(*setter.Result); sr != nil {
 			// Every changed field, named by its path in the repository (the setter's paths
 			// are relative to the update path, as Flux's templates expect).
 			for _, ch := range sr.AllChanges() {
@@ -445,9 +478,126 @@ func (e *Engine) runAutomation(ctx context.Context, c *compiled, id ObjectID) (r
 				r.Changes = append(r.Changes, ch.String())
 			}
 		}
-		e.log.Info("pushed", "object", id.String(), "commit", out.Commit, "branch", out.Branch, "files", strings.Join(out.Files, ","))
 	}
 	return r, true
+}
+
+// groupOutcome is what one push group of an automation did.
+type groupOutcome struct {
+	out    committer.Result
+	err    error  // nil: success
+	reason string // with err
+	pr     *prOutcome
+	branch string
+}
+
+// summary is the status note of a successful group.
+func (o groupOutcome) summary() string {
+	var parts []string
+	if o.out.Pushed {
+		files := "files"
+		if len(o.out.Files) == 1 {
+			files = "file"
+		}
+		parts = append(parts, fmt.Sprintf("pushed %s to %s (%d %s)", short(o.out.Commit), o.out.Branch, len(o.out.Files), files))
+	}
+	switch {
+	case o.pr == nil:
+	case o.pr.note != "":
+		parts = append(parts, o.pr.note)
+	case o.pr.info != nil:
+		parts = append(parts, fmt.Sprintf("pull request #%d from %s up to date", o.pr.info.Number, o.branch))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// runGroup commits the values of one push group and syncs its pull request. ok is false
+// when ctx ended first.
+func (e *Engine) runGroup(ctx context.Context, ae *autoEntry, g pushGroup, prev *PullRequestInfo, ff *forgeFor) (groupOutcome, bool) {
+	id := ae.cfg.ID
+	update := func(ctx context.Context, dir string) (any, error) {
+		return setter.Set(ctx, dir, g.vals, setter.Options{})
+	}
+	req := request(ae, g.vals, update)
+	req.PushBranch = g.branch
+	start := time.Now()
+	out, err := e.commit.Run(ctx, req)
+	retries := max(out.Attempts-1, 0)
+	e.metrics.AutomationDone(id, time.Since(start), out.Pushed, retries, err)
+	if err != nil && ctx.Err() != nil {
+		e.log.Info("automation abandoned", "object", id.String(), "error", err.Error())
+		return groupOutcome{}, false
+	}
+	o := groupOutcome{out: out, branch: g.branch}
+	if sr, _ := out.Changed.(*setter.Result); sr != nil {
+		for _, w := range sr.Warnings {
+			e.log.Warn("marker not applied", "object", id.String(), "warning", w.String())
+		}
+	}
+	if err != nil {
+		e.log.Warn("automation failed", "object", id.String(), "error", err.Error())
+		o.err, o.reason = err, reasonFor(err)
+		return o, true
+	}
+	if out.Pushed {
+		e.log.Info("pushed", "object", id.String(), "commit", out.Commit, "branch", out.Branch, "files", strings.Join(out.Files, ","))
+	}
+	if ae.cfg.PullRequest == nil || g.branch == "" {
+		return o, true
+	}
+	pr, err := e.syncPullRequest(ctx, ae, g, out, req.Values, prev, ff)
+	o.pr = &pr
+	if err != nil {
+		if ctx.Err() != nil {
+			return groupOutcome{}, false
+		}
+		err = errors.New(scrubText(fmt.Sprintf("pull request from %s: %v", g.branch, err), ae.cfg.secrets()))
+		e.log.Warn("pull request failed", "object", id.String(), "branch", g.branch, "error", err.Error())
+		o.err, o.reason = err, ReasonPullRequestFailed
+		if out.Pushed {
+			o.err = fmt.Errorf("pushed %s to %s, but %w", short(out.Commit), out.Branch, err)
+		}
+	}
+	return o, true
+}
+
+// findPR returns the recorded pull request of branch, or nil.
+func findPR(prs []PullRequestInfo, branch string) *PullRequestInfo {
+	for i := range prs {
+		if prs[i].Branch == branch {
+			p := prs[i]
+			return &p
+		}
+	}
+	return nil
+}
+
+// mergePRs updates the recorded pull requests with the outcome of each push group that
+// manages one; those of other branches stay as they were.
+func mergePRs(old []PullRequestInfo, outs []groupOutcome) []PullRequestInfo {
+	byBranch := map[string]PullRequestInfo{}
+	for _, p := range old {
+		byBranch[p.Branch] = p
+	}
+	for _, o := range outs {
+		if o.pr == nil {
+			continue
+		}
+		if o.pr.info == nil {
+			delete(byBranch, o.branch)
+		} else {
+			byBranch[o.branch] = *o.pr.info
+		}
+	}
+	out := make([]PullRequestInfo, 0, len(byBranch))
+	for _, p := range byBranch {
+		out = append(out, p)
+	}
+	slices.SortFunc(out, func(a, b PullRequestInfo) int { return strings.Compare(a.Branch, b.Branch) })
+	if len(out) == 0 {
+		return nil
+	}
+	return out
 }
 
 func short(commit string) string {

@@ -25,7 +25,8 @@ type FilePlan struct {
 type AutomationPlan struct {
 	ID ObjectID
 	// URL is the remote without credentials; Branch the branch that would receive the
-	// commit; Head the remote head the plan was computed against.
+	// commit (the first with changes, when a templated push branch splits the automation);
+	// Head the remote head the plan was computed against.
 	URL    string
 	Branch string
 	Head   string
@@ -37,6 +38,24 @@ type AutomationPlan struct {
 	Changes []string
 	// Warnings are the setter's warnings (markers it could not apply).
 	Warnings []string
+	// PullRequests say what would happen to the pull request of each push branch, for an
+	// automation with a pull request.
+	PullRequests []PullRequestPlan
+}
+
+// PullRequestPlan is what a run would do with the pull request of one push branch.
+type PullRequestPlan struct {
+	// Branch is the head branch, Base the branch it merges into.
+	Branch string
+	Base   string
+	// Action is "open or update the pull request" when the branch would have changes,
+	// else "close the open pull request, if any, and delete the branch".
+	Action string
+	// Title and Body are what the pull request would say (empty when it would be closed).
+	Title string
+	Body  string
+	// Files are the files the branch would change.
+	Files []string
 }
 
 // Diff returns the unified diffs of every file, concatenated.
@@ -115,47 +134,79 @@ func (e *Engine) Plan(ctx context.Context) (PlanReport, error) {
 	return rep, rep.Err()
 }
 
-// planAutomation computes the plan of one automation.
+// planAutomation computes the plan of one automation: one committer plan per push branch,
+// merged, and what would happen to each branch's pull request.
 func (e *Engine) planAutomation(ctx context.Context, c *compiled, id ObjectID, values map[ObjectID]*setter.Value) (ObjectResult, AutomationPlan, bool) {
 	ae := c.autos[id]
 	vals := e.automationValues(ae, values)
 	if r := e.preflight(id, ae, vals, false); r != nil {
 		return *r, AutomationPlan{}, false
 	}
-	update := func(ctx context.Context, dir string) (any, error) {
-		return setter.Set(ctx, dir, vals, setter.Options{DryRun: true})
-	}
-	out, err := e.commit.Plan(ctx, request(ae, vals, update))
+	groups, err := pushGroups(ae, vals)
 	if err != nil {
-		st := e.record(id, false, fail(reasonFor(err), err))
-		return resultOf(st), AutomationPlan{}, false
+		return resultOf(e.record(id, false, fail(ReasonInvalidSpec, err))), AutomationPlan{}, false
 	}
-	p := AutomationPlan{
-		ID:      id,
-		URL:     committer.RedactURL(ae.cfg.Git.URL),
-		Branch:  out.Branch,
-		Head:    out.Head,
-		Message: out.Message,
-	}
-	if sr, _ := out.Changed.(*setter.Result); sr != nil {
-		base := strings.TrimPrefix(path.Clean("/"+ae.cfg.Path), "/")
-		for _, f := range sr.Files {
-			rel := path.Join(base, f.Path)
-			p.Files = append(p.Files, FilePlan{
-				Path: rel,
-				Diff: udiff.Unified("a/"+rel, "b/"+rel, string(f.Old), string(f.New)),
-			})
+	p := AutomationPlan{ID: id, URL: committer.RedactURL(ae.cfg.Git.URL)}
+	base := strings.TrimPrefix(path.Clean("/"+ae.cfg.Path), "/")
+	var branches []string
+	for _, g := range groups {
+		update := func(ctx context.Context, dir string) (any, error) {
+			return setter.Set(ctx, dir, g.vals, setter.Options{DryRun: true})
 		}
-		for _, ch := range sr.Changes() {
-			p.Changes = append(p.Changes, ch.String())
+		req := request(ae, g.vals, update)
+		req.PushBranch = g.branch
+		out, err := e.commit.Plan(ctx, req)
+		if err != nil {
+			st := e.record(id, false, fail(reasonFor(err), err))
+			return resultOf(st), AutomationPlan{}, false
 		}
-		for _, w := range sr.Warnings {
-			p.Warnings = append(p.Warnings, w.String())
+		if p.Head == "" {
+			p.Head, p.Branch, p.Message = out.Head, out.Branch, out.Message
 		}
+		var files []string
+		if sr, _ := out.Changed.(*setter.Result); sr != nil {
+			for _, f := range sr.Files {
+				rel := path.Join(base, f.Path)
+				files = append(files, rel)
+				p.Files = append(p.Files, FilePlan{
+					Path: rel,
+					Diff: udiff.Unified("a/"+rel, "b/"+rel, string(f.Old), string(f.New)),
+				})
+			}
+			for _, ch := range sr.Changes() {
+				p.Changes = append(p.Changes, ch.String())
+			}
+			for _, w := range sr.Warnings {
+				p.Warnings = append(p.Warnings, w.String())
+			}
+		}
+		if len(files) > 0 {
+			if len(branches) == 0 {
+				p.Branch, p.Message = out.Branch, out.Message
+			}
+			branches = append(branches, out.Branch)
+		}
+		if ae.cfg.PullRequest == nil || g.branch == "" {
+			continue
+		}
+		pp := PullRequestPlan{Branch: g.branch, Base: ae.cfg.Git.Branch, Files: files}
+		if len(files) == 0 {
+			pp.Action = "close the open pull request, if any, and delete the branch"
+		} else {
+			pp.Action = "open or update the pull request"
+			res := committer.Result{Changed: out.Changed, Message: out.Message, Files: files}
+			title, body, err := ae.prTmpl.render(pullRequestData(ae.cfg, g, res, req.Values))
+			if err != nil {
+				st := e.record(id, false, fail(ReasonPullRequestFailed, err))
+				return resultOf(st), AutomationPlan{}, false
+			}
+			pp.Title, pp.Body = scrubText(title, ae.cfg.secrets()), scrubText(body, ae.cfg.secrets())
+		}
+		p.PullRequests = append(p.PullRequests, pp)
 	}
 	msg := fmt.Sprintf("%s: nothing to change", id)
 	if len(p.Files) > 0 {
-		msg = fmt.Sprintf("%s: would change %d files on %s", id, len(p.Files), p.Branch)
+		msg = fmt.Sprintf("%s: would change %d files on %s", id, len(p.Files), strings.Join(branches, ", "))
 	}
 	return ObjectResult{ID: id, Ready: true, Reason: ReasonSucceeded, Message: msg}, p, true
 }

@@ -46,6 +46,10 @@ type ObjectStatus struct {
 	LastPushCommit string    `json:"lastPushCommit,omitempty"`
 	LastPushBranch string    `json:"lastPushBranch,omitempty"`
 	LastPushTime   time.Time `json:"lastPushTime,omitzero"`
+	// PullRequests are the automation's open pull requests, one per push branch, sorted by
+	// branch. The forge stays the source of truth: each run looks a branch's pull request
+	// up by its head branch.
+	PullRequests []PullRequestInfo `json:"pullRequests,omitempty"`
 }
 
 // Failed reports whether the object is failing: not ready, and neither suspended nor still

@@ -251,3 +251,29 @@ func remoteError(automation AutomationObject, step, redacted string, err error) 
 	}
 	return fmt.Errorf("automation %s: %s %s: %w", automation, step, redacted, err)
 }
+
+// fetchPushBranch makes sure the commit old at the tip of the push branch is in the clone,
+// fetching only that branch's tip when it is missing. It reports whether the commit is
+// available; a failed fetch only means the change is pushed again.
+func (j *job) fetchPushBranch(ctx context.Context, old plumbing.Hash) bool {
+	repo := j.clone.repo
+	if _, err := repo.CommitObject(old); err == nil {
+		return true
+	}
+	tracking := plumbing.NewRemoteReferenceName(remoteName, j.req.PushBranch)
+	spec := config.RefSpec(fmt.Sprintf("+%s:%s", plumbing.NewBranchReferenceName(j.req.PushBranch), tracking))
+	err := repo.FetchContext(ctx, &git.FetchOptions{
+		RemoteName: remoteName,
+		RefSpecs:   []config.RefSpec{spec},
+		Auth:       j.rem.auth,
+		Tags:       git.NoTags,
+		Depth:      2,
+	})
+	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
+		j.c.log.InfoContext(ctx, "could not fetch the push branch; pushing the change again",
+			"automation", j.req.Automation.String(), "remote", j.rem.redacted, "branch", j.req.PushBranch, "error", scrub(err, j.rem.secrets).Error())
+		return false
+	}
+	_, err = repo.CommitObject(old)
+	return err == nil
+}

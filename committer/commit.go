@@ -33,8 +33,12 @@ type stagedFile struct {
 // files, so the index keeps matching HEAD. Unlike go-git's Worktree.Commit it never
 // rebuilds the trees of unchanged directories, so its cost follows the change, not the
 // repository. It returns the zero hash when the new tree equals the parent's.
+//
+// When reuse names a commit in the store whose only parent is parent and whose tree is the
+// new tree (the push branch an earlier run pushed with the same change), no commit is made:
+// ref points at reuse and reused is true, so that an unchanged update is not pushed again.
 func commitChanges(repo *git.Repository, root string, parent plumbing.Hash, ref plumbing.ReferenceName,
-	changes []fileChange, msg string, author Author, signer git.Signer) (plumbing.Hash, error) {
+	changes []fileChange, msg string, author Author, signer git.Signer, reuse plumbing.Hash) (plumbing.Hash, bool, error) {
 	s := repo.Storer
 	staged := make(map[string]*stagedFile, len(changes))
 	for _, ch := range changes {
@@ -44,25 +48,37 @@ func commitChanges(repo *git.Repository, root string, parent plumbing.Hash, ref 
 		}
 		f, err := storeBlob(s, filepath.Join(root, filepath.FromSlash(ch.Path)))
 		if err != nil {
-			return plumbing.ZeroHash, fmt.Errorf("storing %s: %w", ch.Path, err)
+			return plumbing.ZeroHash, false, fmt.Errorf("storing %s: %w", ch.Path, err)
 		}
 		staged[ch.Path] = f
 	}
 
 	pc, err := repo.CommitObject(parent)
 	if err != nil {
-		return plumbing.ZeroHash, err
+		return plumbing.ZeroHash, false, err
 	}
 	base, err := pc.Tree()
 	if err != nil {
-		return plumbing.ZeroHash, err
+		return plumbing.ZeroHash, false, err
 	}
 	treeHash, _, err := buildTree(s, base, staged)
 	if err != nil {
-		return plumbing.ZeroHash, fmt.Errorf("building tree: %w", err)
+		return plumbing.ZeroHash, false, fmt.Errorf("building tree: %w", err)
 	}
 	if treeHash == pc.TreeHash {
-		return plumbing.ZeroHash, nil
+		return plumbing.ZeroHash, false, nil
+	}
+	if !reuse.IsZero() {
+		if rc, err := repo.CommitObject(reuse); err == nil && rc.TreeHash == treeHash &&
+			len(rc.ParentHashes) == 1 && rc.ParentHashes[0] == parent {
+			if err := s.SetReference(plumbing.NewHashReference(ref, reuse)); err != nil {
+				return plumbing.ZeroHash, false, err
+			}
+			if err := updateIndex(s, staged); err != nil {
+				return plumbing.ZeroHash, false, fmt.Errorf("updating index: %w", err)
+			}
+			return reuse, true, nil
+		}
 	}
 
 	sig := object.Signature{Name: sanitizeIdent(author.Name), Email: sanitizeIdent(author.Email), When: time.Now()}
@@ -76,33 +92,33 @@ func commitChanges(repo *git.Repository, root string, parent plumbing.Hash, ref 
 	if signer != nil {
 		unsigned := &plumbing.MemoryObject{}
 		if err := commit.EncodeWithoutSignature(unsigned); err != nil {
-			return plumbing.ZeroHash, err
+			return plumbing.ZeroHash, false, err
 		}
 		r, err := unsigned.Reader()
 		if err != nil {
-			return plumbing.ZeroHash, err
+			return plumbing.ZeroHash, false, err
 		}
 		signature, err := signer.Sign(r)
 		if err != nil {
-			return plumbing.ZeroHash, err
+			return plumbing.ZeroHash, false, err
 		}
 		commit.PGPSignature = string(signature)
 	}
 	obj := s.NewEncodedObject()
 	if err := commit.Encode(obj); err != nil {
-		return plumbing.ZeroHash, err
+		return plumbing.ZeroHash, false, err
 	}
 	hash, err := s.SetEncodedObject(obj)
 	if err != nil {
-		return plumbing.ZeroHash, err
+		return plumbing.ZeroHash, false, err
 	}
 	if err := s.SetReference(plumbing.NewHashReference(ref, hash)); err != nil {
-		return plumbing.ZeroHash, err
+		return plumbing.ZeroHash, false, err
 	}
 	if err := updateIndex(s, staged); err != nil {
-		return plumbing.ZeroHash, fmt.Errorf("updating index: %w", err)
+		return plumbing.ZeroHash, false, fmt.Errorf("updating index: %w", err)
 	}
-	return hash, nil
+	return hash, false, nil
 }
 
 // storeBlob writes the file (or symbolic link) at p to the object store.

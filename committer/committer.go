@@ -239,8 +239,14 @@ func (j *job) attempt(ctx context.Context, res *Result) error {
 	if err != nil {
 		return fmt.Errorf("automation %s: finding changes in the clone of %s: %w", req.Automation, rem.redacted, err)
 	}
+	res.Head, res.PushBranchHead = head.String(), ""
+	if req.PushBranch != "" {
+		if old, ok := heads[plumbing.NewBranchReferenceName(req.PushBranch)]; ok {
+			res.PushBranchHead = old.String()
+		}
+	}
 	if len(changes) == 0 {
-		res.Commit, res.Pushed, res.Files = "", false, nil
+		res.Commit, res.Pushed, res.UpToDate, res.Files, res.Message = "", false, false, nil, ""
 		return j.clone.clearDirty()
 	}
 	msg, err := renderMessage(j.tmpl, TemplateData{AutomationObject: req.Automation, Changed: changed, Values: req.Values})
@@ -251,10 +257,19 @@ func (j *job) attempt(ctx context.Context, res *Result) error {
 	if req.PushBranch != "" {
 		target = req.PushBranch
 	}
-	commit, err := commitChanges(j.clone.repo, j.clone.dir, head, plumbing.NewBranchReferenceName(target), changes, msg, req.Author, j.signer)
+	// A push branch that already holds this very change on top of head is left alone, so
+	// that a run with nothing new neither force-pushes nor churns its pull request.
+	var reuse plumbing.Hash
+	if req.PushBranch != "" {
+		if old, ok := heads[plumbing.NewBranchReferenceName(req.PushBranch)]; ok && j.fetchPushBranch(ctx, old) {
+			reuse = old
+		}
+	}
+	commit, reused, err := commitChanges(j.clone.repo, j.clone.dir, head, plumbing.NewBranchReferenceName(target), changes, msg, req.Author, j.signer, reuse)
 	if err != nil {
 		return fmt.Errorf("automation %s: committing to the clone of %s: %w", req.Automation, rem.redacted, err)
 	}
+	res.Head, res.Message = head.String(), msg
 	if commit.IsZero() {
 		res.Commit, res.Pushed, res.Files = "", false, nil
 		return j.clone.clearDirty()
@@ -267,9 +282,13 @@ func (j *job) attempt(ctx context.Context, res *Result) error {
 	if err := j.clone.clearDirty(); err != nil {
 		return fmt.Errorf("automation %s: clone of %s: %w", req.Automation, rem.redacted, err)
 	}
+	if reused {
+		res.Commit, res.Pushed, res.UpToDate, res.Files = commit.String(), false, true, files
+		return nil
+	}
 	if err := j.push(ctx, heads, head); err != nil {
 		return err
 	}
-	res.Commit, res.Pushed, res.Files = commit.String(), true, files
+	res.Commit, res.Pushed, res.UpToDate, res.Files = commit.String(), true, false, files
 	return nil
 }

@@ -30,7 +30,9 @@ func TestRunClonesOnceThenFetches(t *testing.T) {
 	wantFirst := committer.Result{
 		Commit:   f.head(t, testBranch),
 		Branch:   testBranch,
+		Head:     before,
 		Pushed:   true,
+		Message:  "FLEET: app.yaml:image=nginx:1.1.0 (OPS-1)",
 		Attempts: 1,
 		Changed:  []string{"app.yaml:image=nginx:1.1.0"},
 		Files:    []string{"apps/app.yaml"},
@@ -89,7 +91,7 @@ func TestRunNothingToChange(t *testing.T) {
 	c, _ := newCommitter(t, nil)
 	before := f.head(t, testBranch)
 	res := run(t, c, f.request("app.yaml", "image", "nginx:1.0.0"))
-	want := committer.Result{Branch: testBranch, Attempts: 1, Changed: []string{}, Cloned: true}
+	want := committer.Result{Branch: testBranch, Head: before, Attempts: 1, Changed: []string{}, Cloned: true}
 	if diff := cmp.Diff(want, res); diff != "" {
 		t.Errorf("Run (-want +got):\n%s", diff)
 	}

@@ -6,8 +6,10 @@
 // update path, commits what changed with a message rendered from a Go text/template
 // (Flux-compatible data and sprig's hermetic functions), signs it with OpenPGP or SSH, and
 // pushes it — to the checkout branch, or to a push branch rebuilt from the checkout branch
-// and pushed with a lease. A push rejected because another writer got there first is retried
-// on the new head with jittered backoff.
+// and pushed with a lease. A push branch that already holds the same change is left alone
+// (Result.UpToDate), so an open pull request is not churned. A push rejected because another
+// writer got there first is retried on the new head with jittered backoff. Pull requests
+// themselves are the business of the forge subpackage.
 //
 // The package takes plain Go values and logs nothing unless given a *slog.Logger.
 // Credentials never appear in errors or logs; remote URLs are shown through [RedactURL].

@@ -112,12 +112,26 @@ type Request struct {
 
 // Result says what a Run did.
 type Result struct {
-	// Commit is the hash of the commit that was pushed, or empty when nothing changed.
+	// Commit is the hash of the commit that was pushed (or, with UpToDate, that the push
+	// branch already holds), or empty when nothing changed.
 	Commit string
 	// Branch is the branch that received the commit (Branch or PushBranch).
 	Branch string
+	// Head is the commit of Branch the update was applied to.
+	Head string
 	// Pushed reports whether a commit was pushed.
 	Pushed bool
+	// UpToDate reports that the push branch already held exactly this change: a commit
+	// whose only parent is Head and whose tree is the updated one. Nothing was pushed;
+	// Commit, Files and Message describe the change all the same. With a push branch,
+	// Pushed or UpToDate means the branch has changes for a pull request; neither means the
+	// checkout branch needs no change at all.
+	UpToDate bool
+	// Message is the commit message rendered for the change (empty when nothing changed).
+	Message string
+	// PushBranchHead is the commit the push branch pointed to on the remote when the last
+	// attempt started; empty without a push branch or when it did not exist.
+	PushBranchHead string
 	// Attempts is the number of attempts made (1 unless a push was rejected).
 	Attempts int
 	// Changed is what the last call of Update returned.

@@ -3,7 +3,6 @@ package standalone
 import (
 	"errors"
 	"fmt"
-	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -231,13 +230,17 @@ func convertAutomation(a *v1.ImageUpdateAutomation, objs *load.Objects, secrets 
 	}
 
 	if p := git.Push; p != nil {
-		if p.PullRequest != nil {
-			return out, errors.New("spec.git.push.pullRequest is not supported yet")
-		}
-		if strings.Contains(p.Branch, "{{") {
-			return out, fmt.Errorf("spec.git.push.branch %q: templated push branches are not supported yet", p.Branch)
-		}
 		out.PushBranch, out.PushRefspec, out.PushOptions = p.Branch, p.Refspec, p.Options
+		if p.PullRequest != nil {
+			if p.Branch == "" {
+				return out, errors.New("spec.git.push.pullRequest needs spec.git.push.branch")
+			}
+			pr, err := pullRequest(secrets, p.PullRequest)
+			if err != nil {
+				return out, fmt.Errorf("spec.git.push.pullRequest: %w", err)
+			}
+			out.PullRequest = pr
+		}
 	}
 
 	c := git.Commit

@@ -241,7 +241,7 @@ spec:
     repository: {url: "https://git.example/shop/deploy.git"}
     checkout: {ref: {branch: main}}
     commit: {author: {email: bot@example.com}}
-    push: {branch: "tagflow/{{ .Policy }}", pullRequest: {provider: gitea}}
+    push: {branch: "tagflow/{{ .Policy }}", pullRequest: {provider: gitea, secretRef: {name: empty}}}
 `
 	if err := os.WriteFile(filepath.Join(dir, "objects.yaml"), []byte(manifests), 0o644); err != nil {
 		t.Fatal(err)
@@ -258,7 +258,7 @@ spec:
 		`ImageRepository shop/emptysecret: spec.secretRef: secret "empty" has neither .dockerconfigjson nor username and password`,
 		`ImagePolicy shop/plat: spec.platforms is not supported yet`,
 		`ImageUpdateAutomation shop/nosource: spec.sourceRef: GitRepository shop/absent not found`,
-		`ImageUpdateAutomation shop/pr: spec.git.push.pullRequest is not supported yet`,
+		`ImageUpdateAutomation shop/pr: spec.git.push.pullRequest: secretRef: secret "empty" has neither "token" nor "githubAppID" and "githubAppPrivateKey"`,
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not contain %q:\n%v", want, err)

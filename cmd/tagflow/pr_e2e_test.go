@@ -1,0 +1,94 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/tagflow/tagflow/internal/testbed"
+)
+
+// prObjects are tagflow objects with a templated push branch and a pull request on Gitea.
+const prObjects = `apiVersion: image.tagflow.dev/v1
+kind: ImageRepository
+metadata: {name: web, namespace: flux-system}
+spec:
+  image: %[1]s
+  interval: 5m
+  secretRef: {name: regcred}
+---
+apiVersion: image.tagflow.dev/v1
+kind: ImagePolicy
+metadata: {name: web, namespace: flux-system}
+spec:
+  imageRepositoryRef: {name: web}
+  policy: {semver: {range: ^1.0}}
+---
+apiVersion: image.tagflow.dev/v1
+kind: ImageUpdateAutomation
+metadata: {name: fleet, namespace: flux-system}
+spec:
+  interval: 30m
+  git:
+    repository: {url: %[2]s, secretRef: {name: git-credentials}}
+    checkout: {ref: {branch: main}}
+    commit:
+      author: {name: tagflow, email: tagflow@example.com}
+    push:
+      branch: 'tagflow/{{ .Policy }}'
+      pullRequest:
+        provider: gitea
+        labels: [images]
+        secretRef: {name: gitea-token}
+  update: {path: ./apps}
+`
+
+// TestIntegrationRunPullRequest: a new tag in a real registry becomes a pull request on a
+// real Gitea through `tagflow run --once`, with the table in its body; a second run keeps
+// the one pull request.
+func TestIntegrationRunPullRequest(t *testing.T) {
+	reg := testbed.StartRegistry(t, testbed.WithHtpasswd(e2eRegUser, e2eRegPassword))
+	reg.Seed(t, "shop/web", []string{"1.0.0", "1.1.0"})
+	g := testbed.StartGitea(t)
+	image := reg.Host + "/shop/web"
+	g.CreateRepo(t, "fleet", "main", map[string]string{"apps/web.yaml": fmt.Sprintf(webManifest, image)})
+
+	objects, secrets, data := t.TempDir(), t.TempDir(), t.TempDir()
+	if err := os.WriteFile(filepath.Join(objects, "objects.yaml"), []byte(fmt.Sprintf(prObjects, image, g.RepoURL("fleet"))), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	writeSecretFile(t, secrets, "regcred", "username", e2eRegUser)
+	writeSecretFile(t, secrets, "regcred", "password", e2eRegPassword)
+	writeSecretFile(t, secrets, "git-credentials", "username", g.Admin)
+	writeSecretFile(t, secrets, "git-credentials", "password", g.Token)
+	writeSecretFile(t, secrets, "gitea-token", "token", g.Token+"\n")
+
+	for i := range 2 {
+		code, out, errOut := run(t, "", "run", "--once", "-f", objects, "--secrets-dir", secrets, "--data-dir", data)
+		if code != 0 {
+			t.Fatalf("run %d: exit %d\nstdout:\n%s\nstderr:\n%s", i+1, code, out, errOut)
+		}
+		t.Logf("run %d:\n%s\n%s", i+1, out, errOut)
+		if strings.Contains(out+errOut, g.Token) {
+			t.Fatalf("run %d printed the token:\n%s\n%s", i+1, out, errOut)
+		}
+	}
+	var open []testbed.GiteaPull
+	for _, p := range g.Pulls(t, "fleet", "open") {
+		if p.Head.Ref == "tagflow/web" {
+			open = append(open, p)
+		}
+	}
+	if len(open) != 1 {
+		t.Fatalf("%d open pull requests from tagflow/web, want 1: %+v", len(open), open)
+	}
+	row := fmt.Sprintf("| %s | flux-system/web | %s:1.0.0 → %s:1.1.0 | apps/web.yaml |", image, image, image)
+	if !strings.Contains(open[0].Body, row) {
+		t.Errorf("body lacks %q:\n%s", row, open[0].Body)
+	}
+	if got, _ := g.ReadFile(t, "fleet", "main", "apps/web.yaml"); got != fmt.Sprintf(webManifest, image) {
+		t.Errorf("main changed:\n%s", got)
+	}
+}
