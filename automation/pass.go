@@ -188,6 +188,15 @@ type evaluation struct {
 // nothing but the tag set, is not evaluated again.
 func (e *Engine) evaluatePolicy(ctx context.Context, c *compiled, id ObjectID, write, force bool) evaluation {
 	defer e.lockPolicy(id)()
+	if cur := e.cfg.Load(); write && cur != c {
+		// Evaluate with the configuration in force: a caller holding an older one (it
+		// started before an Apply) must not record a result the newer one contradicts,
+		// such as "repository not found" for a repository added since.
+		if cur.policies[id] == nil {
+			return evaluation{result: ObjectResult{ID: id, Reason: ReasonPending, Message: id.String() + ": no longer configured"}}
+		}
+		c = cur
+	}
 	pe := c.policies[id]
 	if pe.err != nil {
 		return evaluation{result: resultOf(e.record(id, write, fail(pe.reason, pe.err)))}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"slices"
 	"sync"
 	"time"
 
@@ -18,6 +19,10 @@ type scheduler struct {
 	cfg      *compiled
 	repoNext map[ObjectID]time.Time // next scan of each schedulable repository
 	rescan   map[ObjectID]bool      // a trigger arrived while the scan was running
+	pushed   map[ObjectID]bool      // the next scan was triggered by a push (Trigger)
+	lastPush map[ObjectID]time.Time // when the last scan triggered by a push started
+	expect   map[ObjectID]string    // the tag the last push announced, until a scan sees it
+	misses   map[ObjectID]int       // pushed scans in a row that did not see the tag
 	autoNext map[ObjectID]time.Time // next run on the automation's own schedule
 	pending  map[ObjectID]time.Time // coalesced triggers: run at this time
 	evalNow  []ObjectID             // policies to evaluate at once (new or changed)
@@ -29,6 +34,10 @@ func newScheduler() *scheduler {
 		wake:     make(chan struct{}, 1),
 		repoNext: map[ObjectID]time.Time{},
 		rescan:   map[ObjectID]bool{},
+		pushed:   map[ObjectID]bool{},
+		lastPush: map[ObjectID]time.Time{},
+		expect:   map[ObjectID]string{},
+		misses:   map[ObjectID]int{},
 		autoNext: map[ObjectID]time.Time{},
 		pending:  map[ObjectID]time.Time{},
 		running:  map[ObjectID]bool{},
@@ -43,11 +52,11 @@ func (s *scheduler) poke() {
 	}
 }
 
-// trigger schedules automation id to run at, unless it is already pending: changes
+// trigger schedules automation id to run at, unless it is already pending sooner: changes
 // arriving within the window join the run the first one scheduled.
 func (s *scheduler) trigger(id ObjectID, at time.Time) {
 	s.mu.Lock()
-	if _, ok := s.pending[id]; !ok {
+	if t, ok := s.pending[id]; !ok || at.Before(t) {
 		s.pending[id] = at
 	}
 	s.mu.Unlock()
@@ -64,6 +73,10 @@ func (s *scheduler) reconcile(c *compiled, now time.Time, window time.Duration) 
 		if _, ok := c.repos[id]; !ok {
 			delete(s.repoNext, id)
 			delete(s.rescan, id)
+			delete(s.pushed, id)
+			delete(s.lastPush, id)
+			delete(s.expect, id)
+			delete(s.misses, id)
 		}
 	}
 	for id, re := range c.repos {
@@ -72,6 +85,8 @@ func (s *scheduler) reconcile(c *compiled, now time.Time, window time.Duration) 
 			continue
 		}
 		switch {
+		case old == nil && s.pushed[id]: // a push arrived during the first pass
+			s.repoNext[id] = now
 		case old == nil:
 			s.repoNext[id] = re.schedule.Next(now)
 		case old.repos[id] == nil || !reflect.DeepEqual(old.repos[id].cfg, re.cfg):
@@ -188,6 +203,8 @@ func (e *Engine) Run(ctx context.Context) error {
 		c := e.cfg.Load()
 		now := time.Now()
 		var scans, autos, evals []ObjectID
+		pushed := map[ObjectID]bool{}
+		expect := map[ObjectID]string{}
 		s.mu.Lock()
 		if c != s.cfg {
 			s.reconcile(c, now, e.window)
@@ -201,6 +218,15 @@ func (e *Engine) Run(ctx context.Context) error {
 			if !t.After(now) {
 				s.running[id] = true
 				scans = append(scans, id)
+				if s.pushed[id] {
+					pushed[id] = true
+					delete(s.pushed, id)
+					s.lastPush[id] = now
+					if tag, ok := s.expect[id]; ok {
+						expect[id] = tag
+						delete(s.expect, id)
+					}
+				}
 			} else if t.Before(next) {
 				next = t
 			}
@@ -234,7 +260,7 @@ func (e *Engine) Run(ctx context.Context) error {
 				defer wg.Done()
 				for _, id := range evals {
 					if c.policies[id] != nil {
-						e.evaluateAndTrigger(ctx, c, s, id)
+						e.evaluateAndTrigger(ctx, c, s, id, e.window)
 					}
 				}
 			}()
@@ -243,8 +269,10 @@ func (e *Engine) Run(ctx context.Context) error {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
+				missed := false
 				if acquire(scanSem) {
-					e.loopScan(ctx, c, s, id)
+					e.loopScan(ctx, c, s, id, pushed[id])
+					missed = expect[id] != "" && ctx.Err() == nil && !e.hasTag(c, id, expect[id])
 					<-scanSem
 				}
 				s.done(id, func() {
@@ -252,9 +280,12 @@ func (e *Engine) Run(ctx context.Context) error {
 					if _, ok := s.repoNext[id]; !ok || re == nil || re.schedule == nil {
 						return
 					}
+					if s.retryPush(id, expect[id], missed, time.Now()) {
+						return
+					}
 					if s.rescan[id] {
 						delete(s.rescan, id)
-						s.repoNext[id] = time.Now()
+						s.repoNext[id] = s.pushDue(id, time.Now())
 						return
 					}
 					s.repoNext[id] = re.schedule.Next(time.Now())
@@ -305,11 +336,91 @@ func (s *scheduler) done(id ObjectID, fn func()) {
 	s.poke()
 }
 
+// PushScanGap is the shortest time between the starts of two scans of one repository that
+// Trigger asked for: a flood of push events costs at most one registry request per
+// repository per gap, however many arrive.
+const PushScanGap = 100 * time.Millisecond
+
+// pushDue is when a scan of id that a push asks for may start: now, or PushScanGap after
+// the last one. The caller holds s.mu.
+func (s *scheduler) pushDue(id ObjectID, now time.Time) time.Time {
+	if last, ok := s.lastPush[id]; ok && last.Add(PushScanGap).After(now) {
+		return last.Add(PushScanGap)
+	}
+	return now
+}
+
+// pushRetries is how many more scans a push gets when its scan does not list the tag it
+// announced yet: a registry may notify before the tag is linked (distribution sends the
+// event on the manifest's write, then links the tag), so the first scan can miss it.
+const pushRetries = 5
+
+// pushRetryDelay is the wait before the first such retry; it doubles with each.
+const pushRetryDelay = 25 * time.Millisecond
+
+// retryPush schedules another scan of id when its pushed scan missed the announced tag, up
+// to pushRetries in a row, and says whether it did. The caller holds s.mu.
+func (s *scheduler) retryPush(id ObjectID, tag string, missed bool, now time.Time) bool {
+	if tag == "" {
+		return false
+	}
+	if !missed {
+		delete(s.misses, id)
+		return false
+	}
+	n := s.misses[id]
+	if n >= pushRetries {
+		delete(s.misses, id)
+		return false
+	}
+	s.misses[id] = n + 1
+	if _, newer := s.expect[id]; !newer {
+		s.expect[id] = tag
+	}
+	s.pushed[id] = true
+	if s.rescan[id] { // another push arrived meanwhile: scan again now (after the gap)
+		delete(s.rescan, id)
+		s.repoNext[id] = s.pushDue(id, now)
+		return true
+	}
+	at := now.Add(pushRetryDelay << n)
+	if due := s.pushDue(id, now); due.After(at) {
+		at = due
+	}
+	s.repoNext[id] = at
+	return true
+}
+
+// hasTag says whether the store lists tag for repository id (false when it cannot tell).
+func (e *Engine) hasTag(c *compiled, id ObjectID, tag string) bool {
+	re := c.repos[id]
+	if re == nil {
+		return false
+	}
+	ts, err := e.db.Tags(re.image)
+	if err != nil {
+		return false
+	}
+	_, found := slices.BinarySearch(ts.Tags, tag)
+	return found
+}
+
+// PushWindow is the coalescing window after a scan that Trigger asked for (a webhook saw a
+// push), when it is shorter than Options.CoalesceWindow. A push event marks the end of a
+// change, so waiting the full window would only add latency; pushes of several images
+// arriving within PushWindow still make one commit, and while an automation runs further
+// triggers make one more run, not one each.
+const PushWindow = 50 * time.Millisecond
+
 // loopScan scans a repository and evaluates its policies, triggering the automations of
-// every policy whose latest reference changed.
-func (e *Engine) loopScan(ctx context.Context, c *compiled, s *scheduler, id ObjectID) {
+// every policy whose latest reference changed; after a pushed scan within PushWindow.
+func (e *Engine) loopScan(ctx context.Context, c *compiled, s *scheduler, id ObjectID, pushed bool) {
 	if _, ok := e.scanRepo(ctx, c, id, true); !ok {
 		return
+	}
+	window := e.window
+	if pushed {
+		window = min(window, PushWindow)
 	}
 	// The policies of the configuration now in force: one applied while the scan ran may
 	// have added a policy of this repository, evaluated before the tags were in.
@@ -318,16 +429,16 @@ func (e *Engine) loopScan(ctx context.Context, c *compiled, s *scheduler, id Obj
 		if ctx.Err() != nil {
 			return
 		}
-		e.evaluateAndTrigger(ctx, cur, s, pid)
+		e.evaluateAndTrigger(ctx, cur, s, pid, window)
 	}
 }
 
-func (e *Engine) evaluateAndTrigger(ctx context.Context, c *compiled, s *scheduler, pid ObjectID) {
+func (e *Engine) evaluateAndTrigger(ctx context.Context, c *compiled, s *scheduler, pid ObjectID, window time.Duration) {
 	ev := e.evaluatePolicy(ctx, c, pid, true, false)
 	if !ev.changed {
 		return
 	}
-	at := time.Now().Add(e.window)
+	at := time.Now().Add(window)
 	for _, aid := range c.autosByPolicy[pid] {
 		s.trigger(aid, at)
 	}
@@ -335,8 +446,21 @@ func (e *Engine) evaluateAndTrigger(ctx context.Context, c *compiled, s *schedul
 
 // Trigger asks Run for an immediate scan of every repository of image (a webhook saw a
 // push). It returns ErrNotRunning when Run is not running, and an error wrapping
-// ErrUnknownImage when no repository scans image.
+// ErrUnknownImage when no repository scans image. A repository being scanned is scanned
+// once more when that scan ends, however many triggers arrive meanwhile, and triggered
+// scans of one repository start at least PushScanGap apart; the automations a triggered
+// scan changes run after PushWindow rather than the full coalescing window.
 func (e *Engine) Trigger(ctx context.Context, image string) error {
+	return e.TriggerPush(ctx, image, "", nil)
+}
+
+// TriggerPush is Trigger for a push of tag (empty: unknown, or a deletion), restricted to
+// the repositories of image that keep accepts (nil: all), as a webhook receiver that may
+// trigger only some repositories asks. When the scan does not list tag yet (a registry may
+// announce a push before the tag is listed), the repository is scanned again after 25 ms,
+// then 50, 100… up to 5 times. It returns an error wrapping ErrUnknownImage when keep
+// accepts no repository of image.
+func (e *Engine) TriggerPush(ctx context.Context, image, tag string, keep func(ObjectID) bool) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -348,7 +472,12 @@ func (e *Engine) Trigger(ctx context.Context, image string) error {
 	if s == nil {
 		return fmt.Errorf("triggering a scan of %s: %w", image, ErrNotRunning)
 	}
-	ids := e.cfg.Load().byImage[canonical]
+	var ids []ObjectID
+	for _, id := range e.cfg.Load().byImage[canonical] {
+		if keep == nil || keep(id) {
+			ids = append(ids, id)
+		}
+	}
 	if len(ids) == 0 {
 		return fmt.Errorf("triggering a scan of %s: %w", image, ErrUnknownImage)
 	}
@@ -356,12 +485,23 @@ func (e *Engine) Trigger(ctx context.Context, image string) error {
 	now := time.Now()
 	for _, id := range ids {
 		if _, ok := s.repoNext[id]; !ok {
+			if s.cfg == nil { // the first pass runs; scan again once it is done
+				s.pushed[id] = true
+				if tag != "" {
+					s.expect[id] = tag
+				}
+			}
 			continue
+		}
+		s.pushed[id] = true
+		if tag != "" {
+			s.expect[id] = tag
+			delete(s.misses, id)
 		}
 		if s.running[id] {
 			s.rescan[id] = true
-		} else {
-			s.repoNext[id] = now
+		} else if at := s.pushDue(id, now); s.repoNext[id].After(at) {
+			s.repoNext[id] = at
 		}
 	}
 	s.mu.Unlock()

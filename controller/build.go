@@ -111,10 +111,7 @@ func (c *Controller) build(ctx context.Context) error {
 		st.handled = v
 		c.mu.Unlock()
 	}
-	select {
-	case c.synced <- struct{}{}:
-	default:
-	}
+	c.signalStatus()
 	return nil
 }
 

@@ -47,10 +47,11 @@ type Controller struct {
 	db     *store.DB
 	engine *automation.Engine
 
-	secrets *secretCache
-	dirty   chan struct{} // a watched object changed: rebuild the configuration
-	synced  chan struct{} // the status writer has a new configuration to report
-	ready   atomic.Bool   // the first configuration is applied (leader) or caches synced
+	secrets   *secretCache
+	receivers *receivers    // nil without --webhook-addr
+	dirty     chan struct{} // a watched object changed: rebuild the configuration
+	synced    chan struct{} // the status writer has a new configuration to report
+	ready     atomic.Bool   // the first configuration is applied (leader) or caches synced
 
 	mu       sync.Mutex
 	state    map[automation.ObjectID]*objectState
@@ -189,6 +190,16 @@ func New(opts Options) (*Controller, error) {
 		db.Close()
 		return nil, err
 	}
+	if opts.WebhookAddr != "" {
+		if c.receivers, err = newReceivers(c); err != nil {
+			db.Close()
+			return nil, err
+		}
+		if err := mgr.Add(c.receivers); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
 	if err := mgr.Add(&leaderWork{c}); err != nil {
 		db.Close()
 		return nil, err
@@ -224,7 +235,15 @@ func (c *Controller) Manager() manager.Manager { return c.mgr }
 
 // managedKinds are the kinds the controller reconciles, for cache options.
 func managedKinds() []client.Object {
-	return []client.Object{&v1.ImageRepository{}, &v1.ImagePolicy{}, &v1.ImageUpdateAutomation{}}
+	return []client.Object{&v1.ImageRepository{}, &v1.ImagePolicy{}, &v1.ImageUpdateAutomation{}, &v1.Receiver{}}
+}
+
+// signalStatus asks the status writer to look at every object again.
+func (c *Controller) signalStatus() {
+	select {
+	case c.synced <- struct{}{}:
+	default:
+	}
 }
 
 // markDirty asks for a rebuild of the configuration.

@@ -81,6 +81,9 @@ func (c *Controller) setupReconcilers() error {
 			// new resourceVersion). Only Secrets' metadata is cached.
 			b = b.WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(func(context.Context, client.Object) []reconcile.Request {
 				c.markDirty()
+				if c.receivers != nil {
+					c.receivers.poke() // a rotated webhook token
+				}
 				return nil
 			}))
 		}

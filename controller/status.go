@@ -14,6 +14,7 @@ import (
 
 	v1 "github.com/tagflow/tagflow/api/v1"
 	"github.com/tagflow/tagflow/automation"
+	"github.com/tagflow/tagflow/webhook"
 )
 
 // statusInterval is how often the status writer looks for news when nothing pokes it.
@@ -99,6 +100,20 @@ func (c *Controller) syncStatuses(ctx context.Context) error {
 		if c.automationStatus(obj, state[id], byID[id]) {
 			c.automationEvents(orig, obj)
 			patch(obj, orig)
+		}
+	}
+	if c.receivers != nil {
+		var recs v1.ReceiverList
+		if err := c.client.List(ctx, &recs); err != nil {
+			errs = append(errs, fmt.Errorf("listing Receivers: %w", err))
+		}
+		for i := range recs.Items {
+			orig := &recs.Items[i]
+			obj := orig.DeepCopy()
+			if c.receiverStatus(obj) {
+				c.failureEvent(obj, orig.Status.Conditions, obj.Status.Conditions)
+				patch(obj, orig)
+			}
 		}
 	}
 	if len(errs) > 0 {
@@ -275,6 +290,11 @@ func (c *Controller) automationStatus(obj *v1.ImageUpdateAutomation, st *objectS
 		if es.LastPushCommit != "" {
 			s.LastPushCommit, s.LastPushBranch = es.LastPushCommit, es.LastPushBranch
 		}
+		var prs []v1.PullRequestStatus
+		for _, pr := range es.PullRequests {
+			prs = append(prs, v1.PullRequestStatus{Branch: pr.Branch, URL: pr.URL, Number: int64(pr.Number)})
+		}
+		s.PullRequests = prs
 	}
 	return !equality.Semantic.DeepEqual(before, s)
 }
@@ -324,6 +344,15 @@ func (c *Controller) automationEvents(before, after *v1.ImageUpdateAutomation) {
 	if a := after.Status.LastPushCommit; a != "" && a != before.Status.LastPushCommit {
 		c.events.Eventf(after, nil, "Normal", v1.SucceededReason, "Push", "pushed commit %s to branch %s", short(a), after.Status.LastPushBranch)
 	}
+	opened := map[string]bool{}
+	for _, pr := range before.Status.PullRequests {
+		opened[pr.URL] = true
+	}
+	for _, pr := range after.Status.PullRequests {
+		if !opened[pr.URL] {
+			c.events.Eventf(after, nil, "Normal", v1.SucceededReason, "PullRequest", "opened pull request %s from branch %s", pr.URL, pr.Branch)
+		}
+	}
 }
 
 func short(sha string) string {
@@ -331,4 +360,30 @@ func short(sha string) string {
 		return sha[:12]
 	}
 	return sha
+}
+
+// receiverStatus computes a Receiver's status from what the webhook server loaded.
+func (c *Controller) receiverStatus(obj *v1.Receiver) bool {
+	before := obj.Status.DeepCopy()
+	s := &obj.Status
+	path, prob, known := c.receivers.status(webhook.ID{Namespace: obj.Namespace, Name: obj.Name})
+	o, reason, msg := outcomeUnknown, v1.ProgressingReason, "loading the receiver"
+	switch {
+	case !known:
+	case prob != nil && prob.stalled:
+		o, reason, msg = outcomeStalled, prob.reason, prob.message
+	case prob != nil:
+		o, reason, msg = outcomeFailed, prob.reason, prob.message
+	case obj.Spec.Suspend:
+		o, reason, msg = outcomeReady, v1.SuspendedReason, fmt.Sprintf("Receiver %s/%s: suspended; requests to %s are answered and trigger nothing", obj.Namespace, obj.Name, path)
+	default:
+		o, reason, msg = outcomeReady, v1.SucceededReason, fmt.Sprintf("Receiver %s/%s: receiving at %s", obj.Namespace, obj.Name, path)
+	}
+	s.ObservedGeneration = setConditions(&s.Conditions, o, reason, msg, obj.Generation, s.ObservedGeneration)
+	if o == outcomeReady {
+		s.WebhookPath = path
+	} else if o != outcomeUnknown {
+		s.WebhookPath = ""
+	}
+	return !equality.Semantic.DeepEqual(before, s)
 }

@@ -163,7 +163,8 @@ type PullRequestSpec struct {
 	// +optional
 	Title string `json:"title,omitempty"`
 	// Body is a Go template for the description. Empty means the rest of the commit
-	// message.
+	// message, then a Markdown table of the updates (image, policy, from → to, files) and
+	// the list of changed files.
 	// +optional
 	Body string `json:"body,omitempty"`
 	// Labels to put on the pull request.

@@ -33,6 +33,7 @@ func addKnownTypes(s *runtime.Scheme) error {
 		&ImageRepository{}, &ImageRepositoryList{},
 		&ImagePolicy{}, &ImagePolicyList{},
 		&ImageUpdateAutomation{}, &ImageUpdateAutomationList{},
+		&Receiver{}, &ReceiverList{},
 	)
 	metav1.AddToGroupVersion(s, GroupVersion)
 	return nil

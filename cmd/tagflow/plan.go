@@ -51,6 +51,13 @@ func runPlan(ctx context.Context, stdout, stderr io.Writer, o planOptions) error
 	}
 	for _, a := range plan.Automations {
 		fmt.Fprintf(stdout, "# %s: %s branch %s at %s\n", a.ID, a.URL, a.Branch, shortSHA(a.Head))
+		for _, pr := range a.PullRequests {
+			line := fmt.Sprintf("# pull request %s -> %s: %s", pr.Branch, pr.Base, pr.Action)
+			if pr.Title != "" {
+				line += fmt.Sprintf(" (%q)", pr.Title)
+			}
+			fmt.Fprintln(stdout, line)
+		}
 		if len(a.Files) == 0 {
 			fmt.Fprintln(stdout, "# nothing to change")
 			continue

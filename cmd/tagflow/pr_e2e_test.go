@@ -65,6 +65,15 @@ func TestIntegrationRunPullRequest(t *testing.T) {
 	writeSecretFile(t, secrets, "git-credentials", "password", g.Token)
 	writeSecretFile(t, secrets, "gitea-token", "token", g.Token+"\n")
 
+	// plan says what the run will do about the pull request, and does none of it.
+	code, out, errOut := run(t, "", "plan", "-f", objects, "--secrets-dir", secrets, "--data-dir", t.TempDir())
+	if code != 0 || !strings.Contains(out, "# pull request tagflow/web -> main: open or update") {
+		t.Fatalf("plan: exit %d, want a pull request line\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	if n := len(g.Pulls(t, "fleet", "open")); n != 0 {
+		t.Fatalf("plan opened %d pull requests", n)
+	}
+
 	for i := range 2 {
 		code, out, errOut := run(t, "", "run", "--once", "-f", objects, "--secrets-dir", secrets, "--data-dir", data)
 		if code != 0 {

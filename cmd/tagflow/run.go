@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"io"
 	"io/fs"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -16,7 +19,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tagflow/tagflow/api/v1/load"
 	"github.com/tagflow/tagflow/automation"
+	"github.com/tagflow/tagflow/internal/standalone"
+	"github.com/tagflow/tagflow/webhook"
 )
 
 // reloadInterval is how often run looks for changed object files.
@@ -33,6 +39,7 @@ type runOptions struct {
 	dir         string
 	once        bool
 	metricsAddr string
+	webhookAddr string
 }
 
 func newRunCmd() *cobra.Command {
@@ -52,10 +59,15 @@ DIR are re-read when they change, without a restart. Credentials come from --sec
 laid out as mounted Kubernetes Secrets (SECRETS_DIR/NAME/KEY). State lives in
 --data-dir: the store (tagflow.db) and the clone cache (git/).
 
+With --webhook-addr, run also serves the Receiver objects under DIR: a registry's push
+event to a receiver's secret path (/hook/ + sha256 of token, name and namespace; see
+docs/webhooks.md) triggers an immediate scan of the pushed image's repositories.
+
 With --once, run makes one pass over everything, prints each object's result, and exits
 non-zero if any object failed.`,
 		Example: `  tagflow run -f ./tagflow --secrets-dir ./secrets --once
-  tagflow run -f /etc/tagflow --data-dir /var/lib/tagflow --secrets-dir /run/secrets --log-format json`,
+  tagflow run -f /etc/tagflow --data-dir /var/lib/tagflow --secrets-dir /run/secrets --log-format json
+  tagflow run -f ./tagflow --secrets-dir ./secrets --webhook-addr :9292`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runRun(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), o)
 		},
@@ -64,6 +76,7 @@ non-zero if any object failed.`,
 	f.StringVarP(&o.dir, "filename", "f", "", "directory (or YAML file) of the objects to run")
 	f.BoolVar(&o.once, "once", false, "make one pass, print the results and exit")
 	f.StringVar(&o.metricsAddr, "metrics-addr", "", "serve Prometheus /metrics, /healthz and /readyz on this address, e.g. :8080 (empty: off)")
+	f.StringVar(&o.webhookAddr, "webhook-addr", "", "serve the webhook Receivers' /hook/ paths on this address, e.g. :9292 (empty: off)")
 	o.addFlags(f, true)
 	_ = cmd.MarkFlagRequired("filename")
 	return cmd
@@ -110,7 +123,11 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, o runOptions) error {
 	if probes != nil {
 		probes.ready.Store(true)
 	}
-	go reloadOnChange(ctx, rt.engine, o, log)
+	hooks, err := startWebhooks(ctx, rt.engine, o, probes, log)
+	if err != nil {
+		return err
+	}
+	go reloadOnChange(ctx, rt.engine, o, log, hooks.reload)
 	go snapshotLoop(ctx, rt.engine, o.dataDir, log)
 	err = rt.engine.Run(ctx)
 	writeSnapshot(context.WithoutCancel(ctx), rt.engine, o.dataDir, log)
@@ -176,8 +193,8 @@ func shortSHA(s string) string {
 }
 
 // reloadOnChange re-reads the objects when a YAML file under the directory changes, and
-// applies them; until ctx ends.
-func reloadOnChange(ctx context.Context, e *automation.Engine, o runOptions, log *slog.Logger) {
+// applies them, then calls also (the webhook receivers' reload); until ctx ends.
+func reloadOnChange(ctx context.Context, e *automation.Engine, o runOptions, log *slog.Logger, also func(context.Context)) {
 	last := fingerprint(o.dir)
 	t := time.NewTicker(reloadInterval)
 	defer t.Stop()
@@ -200,6 +217,9 @@ func reloadOnChange(ctx context.Context, e *automation.Engine, o runOptions, log
 		}
 		log.Info("objects reloaded", "dir", o.dir,
 			"repositories", len(cfg.Repositories), "policies", len(cfg.Policies), "automations", len(cfg.Automations))
+		if also != nil {
+			also(ctx)
+		}
 	}
 }
 
@@ -223,4 +243,93 @@ func fingerprint(dir string) uint64 {
 		return nil
 	})
 	return h.Sum64()
+}
+
+// webhooks serves the Receivers under the objects directory on --webhook-addr.
+type webhooks struct {
+	o       runOptions
+	log     *slog.Logger
+	handler *webhook.Handler
+	trigger *standalone.Trigger
+}
+
+// startWebhooks loads the Receivers and, with --webhook-addr, serves them until ctx ends.
+// The listener is bound before it returns, so a bad address is reported at once. Without
+// --webhook-addr it only warns when there are Receivers, and returns a webhooks whose
+// reload does nothing.
+func startWebhooks(ctx context.Context, e *automation.Engine, o runOptions, probes *ops, log *slog.Logger) (*webhooks, error) {
+	w := &webhooks{o: o, log: log}
+	if o.webhookAddr == "" {
+		if objs, _ := load.Dir(ctx, o.dir, load.Options{}); objs != nil && len(objs.Receivers) > 0 {
+			log.Warn("Receivers are defined but --webhook-addr is not set: they receive nothing", "receivers", len(objs.Receivers))
+		}
+		return w, nil
+	}
+	opts := webhook.Options{Logger: log}
+	if probes != nil {
+		m, err := webhook.NewPrometheus(probes.registry)
+		if err != nil {
+			return nil, err
+		}
+		opts.Metrics = m
+	}
+	w.trigger = standalone.NewTrigger(e, nil)
+	opts.Trigger = w.trigger
+	h, err := webhook.New(opts)
+	if err != nil {
+		return nil, err
+	}
+	w.handler = h
+	w.reload(ctx)
+
+	ln, err := net.Listen("tcp", o.webhookAddr)
+	if err != nil {
+		return nil, fmt.Errorf("--webhook-addr: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle(webhook.PathPrefix, h)
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+	}
+	go func() {
+		<-ctx.Done()
+		shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(shutdown)
+	}()
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("webhook server stopped", "addr", o.webhookAddr, "err", err)
+		}
+	}()
+	log.Info("serving webhook receivers", "addr", ln.Addr().String(), "receivers", len(h.Receivers()))
+	return w, nil
+}
+
+// reload reads the Receivers and their tokens again and swaps them in. A Receiver that
+// cannot be used is logged and left out; the others are served. Each receiver's path is
+// logged at debug level only: it is as secret as the token.
+func (w *webhooks) reload(ctx context.Context) {
+	if w.handler == nil {
+		return
+	}
+	objs, _ := load.Dir(ctx, w.o.dir, load.Options{}) // problems were logged by loadConfig
+	if objs == nil {
+		return
+	}
+	rs, err := standalone.Receivers(objs, standalone.Secrets{Dir: w.o.secretsDir})
+	logProblems(w.log, err)
+	w.trigger.SetObjects(objs)
+	if err := w.handler.SetReceivers(rs); err != nil {
+		logProblems(w.log, err)
+	}
+	for _, r := range rs {
+		w.log.Info("webhook receiver ready", "receiver", r.ID.String(), "type", string(r.Type), "suspended", r.Suspend)
+		w.log.Debug("webhook receiver path", "receiver", r.ID.String(), "path", r.Path())
+	}
 }

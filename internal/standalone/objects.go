@@ -4,6 +4,7 @@ import (
 	v1 "github.com/tagflow/tagflow/api/v1"
 	"github.com/tagflow/tagflow/api/v1/load"
 	"github.com/tagflow/tagflow/automation"
+	"github.com/tagflow/tagflow/webhook"
 )
 
 // The conversions of single objects, for callers that keep a problem with each object
@@ -21,4 +22,9 @@ func ConvertPolicy(p *v1.ImagePolicy) (automation.Policy, error) { return conver
 // sourceRef may name and the policies its policySelector chooses from.
 func ConvertAutomation(a *v1.ImageUpdateAutomation, objs *load.Objects, secrets Secrets) (automation.Automation, error) {
 	return convertAutomation(a, objs, secrets)
+}
+
+// ConvertReceiver converts one Receiver, reading its token from secrets.
+func ConvertReceiver(r *v1.Receiver, secrets Secrets) (webhook.Receiver, error) {
+	return convertReceiver(r, secrets)
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -53,7 +54,7 @@ type user struct{ name, password string }
 
 type registryConfig struct {
 	users  []user
-	notify []string
+	notify []notifyEndpoint
 	v3     bool
 }
 
@@ -66,10 +67,23 @@ func WithHtpasswd(username, password string) RegistryOption {
 	return func(c *registryConfig) { c.users = append(c.users, user{username, password}) }
 }
 
+// notifyEndpoint is one entry of the registry's notifications.endpoints.
+type notifyEndpoint struct {
+	url     string
+	headers map[string]string
+}
+
 // WithNotifications makes the registry POST its push and pull events (the distribution
 // notification envelope) to url.
 func WithNotifications(url string) RegistryOption {
-	return func(c *registryConfig) { c.notify = append(c.notify, url) }
+	return func(c *registryConfig) { c.notify = append(c.notify, notifyEndpoint{url: url}) }
+}
+
+// WithNotificationHeaders is WithNotifications with headers the registry adds to every
+// notification request (the endpoint's `headers`), e.g. Authorization: Bearer TOKEN. Blob
+// events are left out (ignoredmediatypes application/octet-stream), as a deployment would.
+func WithNotificationHeaders(url string, headers map[string]string) RegistryOption {
+	return func(c *registryConfig) { c.notify = append(c.notify, notifyEndpoint{url: url, headers: headers}) }
 }
 
 // WithDistributionV3 runs CNCF distribution v3 (DistributionV3Version) instead of Debian's
@@ -195,7 +209,7 @@ func storageDir(t testing.TB, dir string) string {
 	return filepath.Join(dir, "data")
 }
 
-func registryYAML(dir, storage, addr string, htpasswd bool, notify []string) string {
+func registryYAML(dir, storage, addr string, htpasswd bool, notify []notifyEndpoint) string {
 	secret := make([]byte, 16)
 	rand.Read(secret)
 	var b strings.Builder
@@ -226,13 +240,19 @@ http:
 	}
 	if len(notify) > 0 {
 		b.WriteString("notifications:\n  endpoints:\n")
-		for i, u := range notify {
+		for i, n := range notify {
 			fmt.Fprintf(&b, `    - name: testbed-%d
       url: %q
       timeout: 2s
       threshold: 3
       backoff: 1s
-`, i, u)
+`, i, n.url)
+			if n.headers != nil {
+				b.WriteString("      ignoredmediatypes:\n        - application/octet-stream\n      headers:\n")
+				for _, k := range slices.Sorted(maps.Keys(n.headers)) {
+					fmt.Fprintf(&b, "        %q: [%q]\n", k, n.headers[k])
+				}
+			}
 		}
 	}
 	return b.String()

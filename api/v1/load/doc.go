@@ -1,8 +1,8 @@
 // Package load reads tagflow's objects from a directory of YAML files, for the standalone
 // mode (`tagflow run -f DIR`).
 //
-// It reads tagflow's image.tagflow.dev/v1 documents, Flux's image.toolkit.fluxcd.io v1 and
-// v1beta2 documents unchanged (converted to image.tagflow.dev/v1) and Flux's
+// It reads tagflow's image.tagflow.dev/v1 documents (the three image kinds and Receiver),
+// Flux's image.toolkit.fluxcd.io v1 and v1beta2 documents unchanged (converted to image.tagflow.dev/v1) and Flux's
 // source.toolkit.fluxcd.io GitRepository documents, and ignores everything else, so it can
 // be pointed at an existing GitOps repository. Every object is defaulted and validated; one
 // bad document does not hide the problems of the others, and the good objects are returned

@@ -43,6 +43,8 @@ type Objects struct {
 	ImagePolicies          []v1.ImagePolicy
 	ImageUpdateAutomations []v1.ImageUpdateAutomation
 	GitRepositories        []v1.GitRepository
+	// Receivers are tagflow's webhook receivers (image.tagflow.dev/v1 only).
+	Receivers []v1.Receiver
 	// Origins says where each loaded object was read.
 	Origins map[Key]Origin
 }
@@ -143,7 +145,7 @@ func Bytes(file string, data []byte, opts Options) (*Objects, error) {
 type entry struct {
 	key    Key
 	origin Origin
-	obj    any // *v1.ImageRepository, *v1.ImagePolicy, *v1.ImageUpdateAutomation, *v1.GitRepository
+	obj    any // *v1.ImageRepository, *v1.ImagePolicy, *v1.ImageUpdateAutomation, *v1.GitRepository, *v1.Receiver
 }
 
 type loader struct {
@@ -229,6 +231,11 @@ func (l *loader) document(file string, d document) error {
 			obj = &v1.ImagePolicy{}
 		case v1.ImageUpdateAutomationKind:
 			obj = &v1.ImageUpdateAutomation{}
+		case v1.ReceiverKind:
+			if group != v1.Group {
+				return fmt.Errorf("%w: kind %q of %s (Receiver is %s/v1)", ErrUnsupported, tm.Kind, tm.APIVersion, v1.Group)
+			}
+			obj = &v1.Receiver{}
 		default:
 			return fmt.Errorf("%w: kind %q of %s", ErrUnsupported, tm.Kind, tm.APIVersion)
 		}
@@ -287,6 +294,9 @@ func (l *loader) document(file string, d document) error {
 		key.Namespace, key.Name = l.namespaced(&o.ObjectMeta)
 	case *v1.GitRepository:
 		o.APIVersion = fluxSourceGroup + "/v1"
+		key.Namespace, key.Name = l.namespaced(&o.ObjectMeta)
+	case *v1.Receiver:
+		o.APIVersion = v1.GroupVersion.String()
 		key.Namespace, key.Name = l.namespaced(&o.ObjectMeta)
 	}
 	obj.Default()
@@ -347,12 +357,15 @@ func (l *loader) finish() (*Objects, error) {
 			l.objs.ImageUpdateAutomations = append(l.objs.ImageUpdateAutomations, *o)
 		case *v1.GitRepository:
 			l.objs.GitRepositories = append(l.objs.GitRepositories, *o)
+		case *v1.Receiver:
+			l.objs.Receivers = append(l.objs.Receivers, *o)
 		}
 	}
 	sortByName(l.objs.ImageRepositories, func(o *v1.ImageRepository) (string, string) { return o.Namespace, o.Name })
 	sortByName(l.objs.ImagePolicies, func(o *v1.ImagePolicy) (string, string) { return o.Namespace, o.Name })
 	sortByName(l.objs.ImageUpdateAutomations, func(o *v1.ImageUpdateAutomation) (string, string) { return o.Namespace, o.Name })
 	sortByName(l.objs.GitRepositories, func(o *v1.GitRepository) (string, string) { return o.Namespace, o.Name })
+	sortByName(l.objs.Receivers, func(o *v1.Receiver) (string, string) { return o.Namespace, o.Name })
 	return l.objs, errors.Join(l.errs...)
 }
 

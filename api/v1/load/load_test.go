@@ -388,6 +388,7 @@ func TestReference(t *testing.T) {
 		"ImagePolicy shop/web from image.tagflow.dev/v1",
 		"ImageRepository shop/web from image.tagflow.dev/v1",
 		"ImageUpdateAutomation shop/shop from image.tagflow.dev/v1",
+		"Receiver shop/registry from image.tagflow.dev/v1",
 	}
 	if diff := cmp.Diff(want, keys(objs)); diff != "" {
 		t.Fatalf("objects (-want +got):\n%s", diff)
@@ -402,6 +403,9 @@ func TestReference(t *testing.T) {
 	}
 	if len(a.Windows) != 2 || a.Windows[1].TimeZone != "UTC" || a.Windows[0].TimeZone != "Europe/Berlin" {
 		t.Errorf("windows = %+v", a.Windows)
+	}
+	if rc := objs.Receivers[0].Spec; rc.Type != "distribution" || len(rc.Resources) != 1 || rc.Resources[0].MatchLabels["team"] != "shop" {
+		t.Errorf("Receiver spec lost fields: %+v", rc)
 	}
 	r := objs.ImageRepositories[0].Spec
 	if r.AccessFrom == nil || r.PageSize != 1000 || r.MaxTags != 20000 || r.CertSecretRef == nil || r.ProxySecretRef == nil {
