@@ -20,3 +20,8 @@ controller_gen object paths=./api/...
 
 echo "generate: CRDs into ${CRD_DIR:=deploy/crds}" >&2
 controller_gen crd paths=./api/... output:crd:artifacts:config="$CRD_DIR"
+
+# The Helm chart carries the same CRDs.
+if [ "$CRD_DIR" = deploy/crds ]; then
+	hack/sync-chart-crds.sh
+fi

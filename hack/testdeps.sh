@@ -79,3 +79,17 @@ if [ ! -x "$gitea_dir/gitea" ]; then
 	"$here/hack/build-gitea.sh" "$gitea_version" "$gitea_dir"
 fi
 echo "testdeps: Gitea $gitea_version at $gitea_dir/gitea" >&2
+
+# kubectl and helm for deploy/'s tests (kubectl kustomize, helm lint and template, server-side
+# dry runs), built from the Go module proxy once per pinned version
+# (internal/testbed.KubectlVersion, HelmVersion) by hack/build-deploy-tools.sh.
+for tool in kubectl:KubectlVersion helm:HelmVersion; do
+	name="${tool%%:*}"
+	tool_version="$(pinned "${tool#*:}" deploytools.go)"
+	tool_dir="$testbin/$name-$tool_version"
+	if [ ! -x "$tool_dir/$name" ]; then
+		echo "testdeps: building $name $tool_version into $tool_dir (a few minutes, once)" >&2
+		"$here/hack/build-deploy-tools.sh" "$name" "$tool_version" "$tool_dir"
+	fi
+	echo "testdeps: $name $tool_version at $tool_dir/$name" >&2
+done

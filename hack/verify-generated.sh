@@ -12,7 +12,7 @@ tar --exclude=./.git --exclude=./bin -cf - . | tar -C "$tmp" -xf -
 	exit 1
 }
 status=0
-for path in api/v1/zz_generated.deepcopy.go deploy/crds; do
+for path in api/v1/zz_generated.deepcopy.go deploy/crds deploy/chart/crds; do
 	if ! diff -ru "$path" "$tmp/$path" >&2; then
 		echo "verify-generated: $path is out of date with the types in api/: run hack/generate.sh and commit the result" >&2
 		status=1

@@ -1,0 +1,196 @@
+package deploy_test
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+func TestHelmLint(t *testing.T) {
+	helm := helmPath(t)
+	for _, set := range [][]string{
+		nil,
+		{"--set", "ingress.enabled=true", "--set", "metrics.serviceMonitor.enabled=true"},
+		{"--set", "leaderElection.enabled=false", "--set", "serviceAccount.create=false", "--set", "serviceAccount.name=existing"},
+	} {
+		args := append([]string{"lint", "chart", "--strict", "--namespace", namespace}, set...)
+		out, _ := run(t, nil, helm, args...)
+		if !strings.Contains(string(out), "0 chart(s) failed") {
+			t.Errorf("helm %s:\n%s", strings.Join(args, " "), out)
+		}
+	}
+}
+
+// normalized drops what legitimately differs between the two renderings: labels and
+// annotations (Helm adds helm.sh/chart, app.kubernetes.io/managed-by and
+// app.kubernetes.io/version), on the objects and on the Deployment's pod template. Selectors
+// are kept, and must be equal.
+func normalized(objs []*unstructured.Unstructured) map[string]map[string]any {
+	out := map[string]map[string]any{}
+	for _, o := range objs {
+		c := o.DeepCopy()
+		for _, path := range [][]string{
+			{"metadata", "labels"}, {"metadata", "annotations"},
+			{"spec", "template", "metadata", "labels"}, {"spec", "template", "metadata", "annotations"},
+		} {
+			unstructured.RemoveNestedField(c.Object, path...)
+		}
+		out[key(c)] = c.Object
+	}
+	return out
+}
+
+// TestHelmMatchesKustomize: with its default values the chart renders deploy/'s objects, the
+// same in every field but labels and annotations, and without the Namespace (Helm installs
+// into a namespace that exists or that --create-namespace makes).
+func TestHelmMatchesKustomize(t *testing.T) {
+	_, kobjs := renderKustomize(t, ".")
+	_, hobjs := renderHelm(t)
+	var kust []*unstructured.Unstructured
+	for _, o := range kobjs {
+		if o.GetKind() != "Namespace" {
+			kust = append(kust, o)
+		}
+	}
+	if diff := cmp.Diff(keys(kust), keys(hobjs)); diff != "" {
+		t.Errorf("objects (-kustomize +helm):\n%s", diff)
+	}
+	kn, hn := normalized(kust), normalized(hobjs)
+	for _, k := range keys(kust) {
+		if h, ok := hn[k]; ok {
+			if diff := cmp.Diff(kn[k], h); diff != "" {
+				t.Errorf("%s differs (-kustomize +helm):\n%s", k, diff)
+			}
+		}
+	}
+	for _, d := range deployments(t, hobjs) {
+		checkDeployment(t, "helm", d)
+	}
+	checkRBAC(t, "helm", hobjs, namespace)
+	checkServices(t, "helm", hobjs)
+}
+
+// TestHelmValues renders the chart with the values people change and checks the result.
+func TestHelmValues(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		release    string
+		set        []string
+		lease      string   // the leader-election namespace; empty: none
+		args       []string // arguments the container must have
+		notArgs    []string // arguments it must not have
+		image      string
+		extraKinds []string // kinds beyond the defaults
+	}{{
+		name:  "sharded",
+		set:   []string{"--set", "watchLabelSelector=tagflow.dev/shard in (a)", "--set", "watchNamespace=apps", "--set", "concurrency=8"},
+		lease: namespace,
+		args:  []string{"--watch-label-selector=tagflow.dev/shard in (a)", "--watch-namespace=apps", "--concurrency=8", "--leader-elect"},
+	}, {
+		name:    "no leader election",
+		set:     []string{"--set", "leaderElection.enabled=false"},
+		notArgs: []string{"--leader-elect"},
+	}, {
+		name:  "lease elsewhere",
+		set:   []string{"--set", "leaderElection.namespace=kube-leases"},
+		lease: "kube-leases",
+		args:  []string{"--leader-elect", "--leader-election-namespace=kube-leases"},
+	}, {
+		name:  "extra args and log",
+		set:   []string{"--set", "extraArgs={--log-level=debug}", "--set", "log.format=text"},
+		lease: namespace,
+		args:  []string{"--log-level=debug", "--log-format=text"},
+	}, {
+		name:  "image by digest",
+		set:   []string{"--set", "image.repository=registry.example.com/tagflow", "--set", "image.digest=sha256:" + strings.Repeat("ab", 32)},
+		lease: namespace,
+		image: "registry.example.com/tagflow@sha256:" + strings.Repeat("ab", 32),
+	}, {
+		name:       "ingress and service monitor",
+		release:    "shard-a",
+		set:        []string{"--set", "ingress.enabled=true", "--set", "ingress.className=nginx", "--set", "metrics.serviceMonitor.enabled=true"},
+		lease:      namespace,
+		extraKinds: []string{"Ingress", "ServiceMonitor"},
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			rel := tc.release
+			if rel == "" {
+				rel = release
+			}
+			args := append([]string{"template", rel, "chart", "--namespace", namespace}, tc.set...)
+			out, _ := run(t, nil, helmPath(t), args...)
+			objs := decode(t, out)
+			deps := deployments(t, objs)
+			if len(deps) != 1 {
+				t.Fatalf("%d Deployments, want 1", len(deps))
+			}
+			d := deps[0]
+			want := rel + "-tagflow-controller" // <release>-<chart>-controller
+			if strings.Contains(rel, "tagflow") {
+				want = rel + "-controller"
+			}
+			if d.Name != want || d.Namespace != namespace {
+				t.Errorf("Deployment %s/%s, want %s/%s", d.Namespace, d.Name, namespace, want)
+			}
+			checkDeployment(t, tc.name, d)
+			checkRBAC(t, tc.name, objs, tc.lease)
+			checkServices(t, tc.name, objs)
+			c := d.Spec.Template.Spec.Containers[0]
+			for _, a := range tc.args {
+				if !slices.Contains(c.Args, a) {
+					t.Errorf("args %q lack %q", c.Args, a)
+				}
+			}
+			for _, a := range tc.notArgs {
+				if slices.Contains(c.Args, a) {
+					t.Errorf("args %q have %q", c.Args, a)
+				}
+			}
+			if tc.image != "" && c.Image != tc.image {
+				t.Errorf("image %s, want %s", c.Image, tc.image)
+			}
+			for _, k := range tc.extraKinds {
+				if len(ofKind(objs, k)) != 1 {
+					t.Errorf("no %s rendered: %v", k, keys(objs))
+				}
+			}
+		})
+	}
+}
+
+// recorder is a testing.TB that collects errors instead of failing, to show that the checks
+// can fail.
+type recorder struct {
+	testing.TB
+	errs []string
+}
+
+func (r *recorder) Helper() {}
+func (r *recorder) Errorf(format string, args ...any) {
+	r.errs = append(r.errs, fmt.Sprintf(format, args...))
+}
+
+// TestChecksCatchWeakenedDeployment: checkDeployment reports what a weakened chart renders.
+func TestChecksCatchWeakenedDeployment(t *testing.T) {
+	_, objs := renderHelm(t,
+		"--set", "securityContext.readOnlyRootFilesystem=false",
+		"--set", "securityContext.capabilities=null",
+		"--set", "resources.limits=null",
+		"--set", "readinessProbe=null",
+		"--set", "extraArgs={--bogus}",
+	)
+	r := &recorder{TB: t}
+	for _, d := range deployments(t, objs) {
+		checkDeployment(r, "weakened", d)
+	}
+	got := strings.Join(r.errs, "\n")
+	for _, want := range []string{"readOnlyRootFilesystem", "capabilities", "no cpu limit", "no memory limit", "readiness probe", `"--bogus"`, "GOMEMLIMIT"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("checkDeployment did not report %q; it reported:\n%s", want, got)
+		}
+	}
+}
