@@ -90,12 +90,12 @@ func (c *Controller) build(ctx context.Context) error {
 		}
 		state[id] = st
 	}
-	c.state = state
 	requests := c.requests
 	c.requests = map[automation.ObjectID]string{}
-	c.built = true
 	c.mu.Unlock()
 
+	// Serve the reconcile requests of applied objects before the new state is published
+	// (the status writer reads it without a lock).
 	for id, v := range requests {
 		st := state[id]
 		if st == nil {
@@ -107,10 +107,11 @@ func (c *Controller) build(ctx context.Context) error {
 				continue
 			}
 		}
-		c.mu.Lock()
 		st.handled = v
-		c.mu.Unlock()
 	}
+	c.mu.Lock()
+	c.state = state
+	c.mu.Unlock()
 	c.signalStatus()
 	return nil
 }

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -51,12 +50,10 @@ type Controller struct {
 	receivers *receivers    // nil without --webhook-addr
 	dirty     chan struct{} // a watched object changed: rebuild the configuration
 	synced    chan struct{} // the status writer has a new configuration to report
-	ready     atomic.Bool   // the first configuration is applied (leader) or caches synced
 
 	mu       sync.Mutex
 	state    map[automation.ObjectID]*objectState
 	requests map[automation.ObjectID]string // reconcile requests waiting for the next build
-	built    bool                           // the first configuration was applied
 }
 
 // objectState is what the controller knows of one object between builds.

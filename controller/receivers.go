@@ -16,6 +16,7 @@ import (
 
 	v1 "github.com/tagflow/tagflow/api/v1"
 	"github.com/tagflow/tagflow/automation"
+	"github.com/tagflow/tagflow/internal/httpserve"
 	"github.com/tagflow/tagflow/internal/standalone"
 	"github.com/tagflow/tagflow/scanner"
 	"github.com/tagflow/tagflow/webhook"
@@ -67,18 +68,7 @@ func (r *receivers) Start(ctx context.Context) error {
 	}
 	mux := http.NewServeMux()
 	mux.Handle(webhook.PathPrefix, r.handler)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		<-ctx.Done()
-		shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(shutdown)
-	}()
-	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			r.c.log.Error("webhook server stopped", "addr", ln.Addr().String(), "error", err.Error())
-		}
-	}()
+	httpserve.Serve(ctx, ln, mux, r.c.log, "webhook")
 	r.c.log.Info("serving webhooks", "addr", ln.Addr().String())
 
 	if !r.c.mgr.GetCache().WaitForCacheSync(ctx) {

@@ -35,8 +35,6 @@ func (w *leaderWork) Start(ctx context.Context) error {
 		case <-time.After(5 * time.Second):
 		}
 	}
-	c.ready.Store(true)
-
 	done := make(chan error, 2)
 	go func() { done <- c.engine.Run(ctx) }()
 	go func() { c.writeStatuses(ctx); done <- nil }()
@@ -61,8 +59,13 @@ func (w *leaderWork) Start(ctx context.Context) error {
 		case <-resync.C:
 		}
 		if err := c.build(ctx); err != nil && ctx.Err() == nil {
+			// The cache or the store failed; the engine keeps the last configuration.
 			c.log.Error("building the configuration", "error", err.Error())
-			c.markDirty()
+			select {
+			case <-ctx.Done():
+			case <-time.After(5 * time.Second):
+				c.markDirty()
+			}
 		}
 	}
 }

@@ -2,18 +2,17 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"sync/atomic"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/tagflow/tagflow/internal/httpserve"
 	"github.com/tagflow/tagflow/internal/metrics"
 )
 
@@ -58,18 +57,7 @@ func (o *ops) serve(ctx context.Context, addr string, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("--metrics-addr: %w", err)
 	}
-	srv := &http.Server{Handler: o.handler(), ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		<-ctx.Done()
-		shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(shutdown)
-	}()
-	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("metrics server stopped", "addr", addr, "err", err)
-		}
-	}()
+	httpserve.Serve(ctx, ln, o.handler(), log, "metrics")
 	log.Info("serving metrics and health probes", "addr", ln.Addr().String())
 	return nil
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"hash/fnv"
 	"io"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/tagflow/tagflow/api/v1/load"
 	"github.com/tagflow/tagflow/automation"
+	"github.com/tagflow/tagflow/internal/httpserve"
 	"github.com/tagflow/tagflow/internal/standalone"
 	"github.com/tagflow/tagflow/webhook"
 )
@@ -288,25 +288,7 @@ func startWebhooks(ctx context.Context, e *automation.Engine, o runOptions, prob
 	}
 	mux := http.NewServeMux()
 	mux.Handle(webhook.PathPrefix, h)
-	srv := &http.Server{
-		Handler:           mux,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-	}
-	go func() {
-		<-ctx.Done()
-		shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(shutdown)
-	}()
-	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("webhook server stopped", "addr", o.webhookAddr, "err", err)
-		}
-	}()
+	httpserve.Serve(ctx, ln, mux, log, "webhook")
 	log.Info("serving webhook receivers", "addr", ln.Addr().String(), "receivers", len(h.Receivers()))
 	return w, nil
 }
