@@ -17,7 +17,8 @@ import (
 	"github.com/tagflow/tagflow/webhook"
 )
 
-// statusInterval is how often the status writer looks for news when nothing pokes it.
+// The status writer looks for news this often, and writes every status at least this
+// often even when nothing seems to have changed.
 const (
 	statusPoll   = 200 * time.Millisecond
 	statusResync = 30 * time.Second
@@ -72,7 +73,8 @@ func (c *Controller) syncStatuses(ctx context.Context) error {
 	var errs []error
 	patch := func(obj client.Object, orig client.Object) {
 		if err := c.client.Status().Patch(ctx, obj, client.MergeFrom(orig)); err != nil && !apierrors.IsNotFound(err) {
-			errs = append(errs, fmt.Errorf("%s %s/%s: %w", obj.GetObjectKind().GroupVersionKind().Kind, obj.GetNamespace(), obj.GetName(), err))
+			kind := strings.TrimPrefix(fmt.Sprintf("%T", obj), "*v1.")
+			errs = append(errs, fmt.Errorf("%s %s/%s: writing status: %w", kind, obj.GetNamespace(), obj.GetName(), err))
 		}
 	}
 	for i := range objs.repos.Items {
