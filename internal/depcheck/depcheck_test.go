@@ -28,8 +28,10 @@ var allowed = map[string]string{
 	"k8s.io/kube-openapi/": "pulled in by sigs.k8s.io/kustomize/kyaml",
 }
 
-// libraries are the packages that must stay free of Kubernetes.
-var libraries = []string{"scanner", "store", "policy", "setter", "committer"}
+// libraries are the packages that must stay free of Kubernetes. webhook is mounted by both
+// runtimes and reaches the engine only through the caller's Trigger, so it is held to the
+// same rule (its own packages aside).
+var libraries = []string{"scanner", "store", "policy", "setter", "committer", "webhook"}
 
 func TestLibrariesStayFreeOfKubernetes(t *testing.T) {
 	for _, lib := range libraries {
@@ -44,6 +46,9 @@ func TestLibrariesStayFreeOfKubernetes(t *testing.T) {
 				t.Fatalf("go list -deps %s listed nothing", pkg)
 			}
 			for _, dep := range deps {
+				if dep == module+"/"+lib || strings.HasPrefix(dep, module+"/"+lib+"/") {
+					continue
+				}
 				if bad := violation(dep); bad != "" {
 					t.Errorf("%s depends on %s (forbidden prefix %q)", lib, dep, bad)
 				}
