@@ -212,15 +212,16 @@ func (c *Controller) repositoryStatus(obj *v1.ImageRepository, st *objectState, 
 	if current && es.Image != "" {
 		s.CanonicalImageName = es.Image
 		s.ObservedExclusionList = obj.Spec.ExclusionList
-		if !es.LastSuccessfulScan.IsZero() {
-			res := &v1.ScanResult{TagCount: es.TagCount, ScanTime: metav1.NewTime(es.LastSuccessfulScan)}
+		// The API stores times to the second: compare at that precision (and the count, for
+		// two scans within a second), and read the tags only after a new successful scan,
+		// not on every pass of the status writer.
+		scanned := metav1.NewTime(es.LastSuccessfulScan.UTC().Truncate(time.Second))
+		if old := s.LastScanResult; !es.LastSuccessfulScan.IsZero() && (old == nil || !old.ScanTime.Equal(&scanned) || old.TagCount != es.TagCount) {
+			res := &v1.ScanResult{TagCount: es.TagCount, ScanTime: scanned}
 			if tags, err := c.db.Tags(es.Image); err == nil {
 				res.Revision = tags.Revision
 				res.LatestTags = latestTags(tags.Tags, 10)
 				res.TagCount = len(tags.Tags)
-			}
-			if s.LastScanResult != nil && s.LastScanResult.ScanTime.Equal(&res.ScanTime) {
-				res.ScanTime = s.LastScanResult.ScanTime // keep the stored precision
 			}
 			s.LastScanResult = res
 		}
