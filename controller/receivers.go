@@ -66,6 +66,9 @@ func (r *receivers) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("--webhook-addr: %w", err)
 	}
+	// When Start returns (ctx ended), the follow-up triggers of coalesced pushes are
+	// cancelled and waited for.
+	defer r.handler.Close()
 	mux := http.NewServeMux()
 	mux.Handle(webhook.PathPrefix, r.handler)
 	httpserve.Serve(ctx, ln, mux, r.c.log, "webhook")

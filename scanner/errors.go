@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+
+	"github.com/tagflow/tagflow/internal/redact"
 )
 
 // Sentinel errors. Every error a Scanner method returns is an *Error; test for these with
@@ -58,9 +60,10 @@ var (
 //
 // The message never holds a password or token: the cause is rewritten from the registry's
 // structured error, URLs lose their user info and query, and every secret of the
-// Repository's credentials is replaced by "REDACTED". The wrapped cause (for errors.As, e.g.
-// *transport.Error with its StatusCode) is the original and is not redacted: print Error,
-// not the cause.
+// Repository's credentials, in every form the registry could echo (base64, user:password,
+// …), is replaced by "REDACTED" (package internal/redact). The message is one line of at
+// most about 1 KiB. The wrapped cause (for errors.As, e.g. *transport.Error with its
+// StatusCode) is the original and is not redacted: print Error, not the cause.
 type Error struct {
 	// Op is the step: "listing tags of", "getting facts of", …
 	Op string
@@ -98,7 +101,7 @@ func newError(op, image string, cause error, secrets []string) *Error {
 	if errors.As(cause, &te) {
 		e.StatusCode = te.StatusCode
 	}
-	e.msg = redact(describe(cause), secrets)
+	e.msg = redact.New(secrets...).Line(describe(cause))
 	return e
 }
 
@@ -162,19 +165,15 @@ func describe(err error) string {
 	}
 	var ue *url.Error
 	if errors.As(err, &ue) {
-		return strings.ToUpper(ue.Op) + " " + safeURL(ue.URL) + ": " + describe(ue.Err)
+		return strings.ToUpper(ue.Op) + " " + redact.URL(ue.URL) + ": " + describe(ue.Err)
 	}
 	return err.Error()
 }
 
-// maxBodyInError bounds the part of an unstructured error body that an error message
-// quotes.
-const maxBodyInError = 200
-
-// rawBody returns the start of an error answer that was not the registry's JSON error
-// format ("404 page not found", a proxy's "no healthy upstream"), flattened to one line;
-// HTML pages are left out. transport.Error keeps the body private, but its message ends
-// with it.
+// rawBody returns an error answer that was not the registry's JSON error format ("404 page
+// not found", a proxy's "no healthy upstream"), flattened to one line; HTML pages are left
+// out. transport.Error keeps the body private, but its message ends with it. newError cuts
+// the message after redacting it, so a cut never leaves half a secret.
 func rawBody(te *transport.Error) string {
 	marker := fmt.Sprintf("unexpected status code %d %s: ", te.StatusCode, http.StatusText(te.StatusCode))
 	full := te.Error()
@@ -186,36 +185,5 @@ func rawBody(te *transport.Error) string {
 	if strings.HasPrefix(body, "<") {
 		return ""
 	}
-	if len(body) > maxBodyInError {
-		body = strings.ToValidUTF8(body[:maxBodyInError], "") + "…"
-	}
 	return body
-}
-
-// safeURL drops the user info, query and fragment of a URL.
-func safeURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "(unparsable URL)"
-	}
-	u.User = nil
-	u.RawQuery = ""
-	u.ForceQuery = false
-	u.Fragment = ""
-	return u.String()
-}
-
-// minSecretLen is the shortest secret that redact replaces: shorter strings would mangle
-// ordinary words of the message and are not worth hiding.
-const minSecretLen = 4
-
-// redact flattens msg to one line and replaces every secret in it.
-func redact(msg string, secrets []string) string {
-	msg = strings.Join(strings.Fields(msg), " ")
-	for _, s := range secrets {
-		if len(s) >= minSecretLen {
-			msg = strings.ReplaceAll(msg, s, "REDACTED")
-		}
-	}
-	return msg
 }

@@ -57,7 +57,7 @@ func TestErrorMessages(t *testing.T) {
 		{
 			name:      "unreachable, URL with user info and query",
 			cause:     &url.Error{Op: "Get", URL: "https://alice:" + secret + "@ghcr.io/token?account=alice&password=" + secret, Err: syscall.ECONNREFUSED},
-			want:      "listing tags of ghcr.io/acme/web: GET https://ghcr.io/token: connection refused",
+			want:      "listing tags of ghcr.io/acme/web: GET https://REDACTED@ghcr.io/token: connection refused",
 			kind:      ErrUnavailable,
 			temporary: true,
 		},
@@ -91,8 +91,9 @@ func TestErrorMessages(t *testing.T) {
 }
 
 func TestRedactShortSecrets(t *testing.T) {
-	// Secrets shorter than minSecretLen would mangle ordinary words; they are left alone.
-	if got := redact("abc said hello", []string{"abc", "hello"}); got != "abc said REDACTED" {
+	// Secrets shorter than redact.MinSecretLen would mangle ordinary words; they are left
+	// alone.
+	if got := newError("listing tags of", "x", errors.New("abc said hello"), []string{"abc", "hello"}).msg; got != "abc said REDACTED" {
 		t.Errorf("redact = %q", got)
 	}
 }

@@ -13,14 +13,15 @@ import (
 type Option func(*options)
 
 type options struct {
-	transport   http.RoundTripper
-	concurrency int
-	rate        rate.Limit
-	burst       int
-	retry       RetryPolicy
-	timeout     time.Duration
-	logger      *slog.Logger
-	userAgent   string
+	transport    http.RoundTripper
+	concurrency  int
+	rate         rate.Limit
+	burst        int
+	retry        RetryPolicy
+	timeout      time.Duration
+	logger       *slog.Logger
+	userAgent    string
+	tagListLimit int64
 }
 
 const (
@@ -33,12 +34,13 @@ const (
 
 func makeOptions(opts ...Option) options {
 	o := options{
-		transport:   remote.DefaultTransport,
-		concurrency: defaultConcurrency,
-		rate:        defaultRate,
-		burst:       defaultBurst,
-		timeout:     defaultTimeout,
-		userAgent:   defaultUserAgent,
+		transport:    remote.DefaultTransport,
+		concurrency:  defaultConcurrency,
+		rate:         defaultRate,
+		burst:        defaultBurst,
+		timeout:      defaultTimeout,
+		userAgent:    defaultUserAgent,
+		tagListLimit: DefaultTagListLimit,
 	}
 	for _, opt := range opts {
 		opt(&o)
@@ -109,6 +111,18 @@ func WithUserAgent(ua string) Option {
 	return func(o *options) {
 		if ua != "" {
 			o.userAgent = ua
+		}
+	}
+}
+
+// WithTagListLimit bounds the bytes of tag-list answers that one List reads, all pages
+// together; a registry that sends more fails the listing with an error that names the
+// image and the limit. The default is DefaultTagListLimit (64 MiB); n < 1 keeps it. A
+// Repository's MaxTags stops the reading earlier, however large the page.
+func WithTagListLimit(n int64) Option {
+	return func(o *options) {
+		if n >= 1 {
+			o.tagListLimit = n
 		}
 	}
 }

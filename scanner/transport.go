@@ -74,8 +74,25 @@ type limits struct {
 // maxBufferedBody is the largest response body that the limiting transport reads before
 // it returns the response. Every body the scanner fetches (tag lists, manifests, image
 // configs) is far smaller; a larger one is streamed and holds its concurrency slot until
-// it is read to the end or closed.
+// it is read to the end or closed. A request can ask for a smaller buffer with
+// withBufferLimit: tag lists do, because they are decoded as a stream and a listing with
+// MaxTags may stop reading long before the end of a page.
 const maxBufferedBody = 16 << 20
+
+type bufferLimitKey struct{}
+
+// withBufferLimit makes the limiting transport buffer at most n bytes of the answers to
+// requests made with the returned context.
+func withBufferLimit(ctx context.Context, n int) context.Context {
+	return context.WithValue(ctx, bufferLimitKey{}, n)
+}
+
+func bufferLimit(ctx context.Context) int {
+	if n, ok := ctx.Value(bufferLimitKey{}).(int); ok && n >= 0 && n < maxBufferedBody {
+		return n
+	}
+	return maxBufferedBody
+}
 
 // limitedTransport is the scanner's http.RoundTripper under go-containerregistry's auth
 // transports: it applies the registry's concurrency and rate limits to every attempt,
@@ -169,13 +186,14 @@ func (t *limitedTransport) attempt(req *http.Request) (*http.Response, error) {
 		done()
 		return resp, nil
 	}
-	buf, err := io.ReadAll(io.LimitReader(resp.Body, maxBufferedBody+1))
+	limit := bufferLimit(ctx)
+	buf, err := readUpTo(resp.Body, limit+1, resp.ContentLength)
 	if err != nil {
 		resp.Body.Close()
 		done()
 		return nil, t.timedOut(ctx, actx, err)
 	}
-	if len(buf) > maxBufferedBody {
+	if len(buf) > limit {
 		resp.Body = &streamedBody{Reader: io.MultiReader(bytes.NewReader(buf), resp.Body), body: resp.Body, done: done}
 		return resp, nil
 	}
@@ -183,6 +201,29 @@ func (t *limitedTransport) attempt(req *http.Request) (*http.Response, error) {
 	done()
 	resp.Body = io.NopCloser(bytes.NewReader(buf))
 	return resp, nil
+}
+
+// readUpTo reads at most n bytes of r, in one allocation when the announced length
+// (size, -1 when unknown) is within n.
+func readUpTo(r io.Reader, n int, size int64) ([]byte, error) {
+	if size < 0 || size >= int64(n) {
+		return io.ReadAll(io.LimitReader(r, int64(n)))
+	}
+	buf := make([]byte, 0, size+1) // +1: room to see EOF without growing
+	for len(buf) < n {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)] // the server sent more than it announced
+		}
+		m, err := r.Read(buf[len(buf):min(cap(buf), n)])
+		buf = buf[:len(buf)+m]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+	return buf, nil
 }
 
 // timedOut names the per-attempt timeout when it, not the caller's context, ended err.

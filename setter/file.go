@@ -504,6 +504,7 @@ func (w *fileRewriter) set(n *yaml.Node, cands []candidate, obj ObjectIdentifier
 	v, ok := w.values[c.marker.Policy]
 	if !ok {
 		w.warn(c.line, "marker names policy %q, which has no value; field left unchanged", c.marker.Policy)
+		w.warnings[len(w.warnings)-1].NoValue = c.marker.Policy
 		return
 	}
 	newValue, why := v.part(c.marker.Part)

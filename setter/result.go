@@ -84,6 +84,10 @@ type Warning struct {
 	// Line is 1-based, or 0 when the problem is not about one line.
 	Line    int
 	Message string
+	// NoValue is the policy named by a marker when the warning is that no value was given
+	// for it (the caller may know why: a policy still waiting for its first eligible tag);
+	// empty for every other warning.
+	NoValue string
 }
 
 // String is "file:line: message", or "file: message" without a line.

@@ -63,6 +63,30 @@ type Options struct {
 	// be simple and current (see Setter.Rewrite), so that every problem in such files is
 	// reported. It costs a parse of every marked file on passes that change little.
 	Thorough bool
+	// MaxFileBytes is the largest file Run reads. A larger file is not read into memory:
+	// when it contains Token it is skipped with a warning naming it and the limit, and the
+	// other files are still updated; without Token it is ignored, as any unmarked file.
+	// Zero means DefaultMaxFileBytes; a negative value means no limit.
+	MaxFileBytes int64
+}
+
+// DefaultMaxFileBytes is the default of Options.MaxFileBytes: 8 MiB. Rewriting a marked
+// file holds 25 to 55 times its size in memory while its YAML is parsed (a 50 MB file
+// took 1.1 GB with one marker, 2.5 GB with a marker in each of its 136,000 documents),
+// and each worker holds one file. At 8 MiB a file costs at most about 220 MB (one marker)
+// to 470 MB (a marker in each of 22,887 documents), and the limit is still far above the
+// marked files of real repositories: Kubernetes keeps objects under 1.5 MiB, and install
+// bundles such as Argo CD's or cert-manager's are 1–2 MB.
+const DefaultMaxFileBytes = 8 << 20
+
+func (o Options) maxFileBytes() int64 {
+	switch {
+	case o.MaxFileBytes == 0:
+		return DefaultMaxFileBytes
+	case o.MaxFileBytes < 0:
+		return -1
+	}
+	return o.MaxFileBytes
 }
 
 // Set is New followed by Run.
@@ -88,8 +112,8 @@ type job struct{ abs, rel string }
 // whose bytes changed, each atomically (a temporary file in the same directory renamed over
 // the original, keeping its permissions).
 //
-// Problems with single files — invalid YAML, bad markers, unreadable files — become
-// warnings, and every other file is still updated. Run returns an error when the root
+// Problems with single files — invalid YAML, bad markers, unreadable files, marked files
+// over Options.MaxFileBytes — become warnings, and every other file is still updated. Run returns an error when the root
 // cannot be walked, the context ends, or a changed file could not be written; the result
 // then still describes what was done.
 func (s *Setter) Run(ctx context.Context, root string, opts Options) (*Result, error) {
@@ -134,7 +158,7 @@ func (s *Setter) Run(ctx context.Context, root string, opts Options) (*Result, e
 				if ctx.Err() != nil {
 					continue
 				}
-				buf = s.process(j, buf, opts, record)
+				buf = s.process(ctx, j, buf, opts, record)
 			}
 		}()
 	}
@@ -197,27 +221,39 @@ func relPath(root, p string) string {
 }
 
 // process reads, rewrites and (unless a dry run) writes one file. buf is a reusable read
-// buffer; the grown buffer is returned.
-func (s *Setter) process(j job, buf []byte, opts Options, record func(*FileResult, []Warning, error)) []byte {
+// buffer; the grown buffer is returned. A file over the size limit is never held: it is
+// only searched for Token, a chunk at a time, to decide whether it deserves a warning.
+func (s *Setter) process(ctx context.Context, j job, buf []byte, opts Options, record func(*FileResult, []Warning, error)) []byte {
 	f, err := os.Open(j.abs)
 	if err != nil {
 		record(nil, []Warning{{File: j.rel, Message: fmt.Sprintf("cannot read: %v", cause(err))}}, nil)
 		return buf
 	}
-	buf, err = readAll(f, buf)
+	defer f.Close()
+	before, err := f.Stat()
 	if err != nil {
-		f.Close()
-		record(nil, []Warning{{File: j.rel, Message: fmt.Sprintf("cannot read: %v", err)}}, nil)
+		record(nil, []Warning{{File: j.rel, Message: fmt.Sprintf("cannot read: %v", cause(err))}}, nil)
+		return buf
+	}
+	limit := opts.maxFileBytes()
+	if limit >= 0 && before.Size() > limit {
+		oversized(ctx, j, f, nil, before.Size(), limit, record)
+		return buf
+	}
+	var r io.Reader = f
+	if limit >= 0 {
+		r = io.LimitReader(f, limit+1) // the file may have grown since Stat
+	}
+	buf, err = readAll(r, buf)
+	if err != nil {
+		record(nil, []Warning{{File: j.rel, Message: fmt.Sprintf("cannot read: %v", cause(err))}}, nil)
+		return buf
+	}
+	if limit >= 0 && int64(len(buf)) > limit {
+		oversized(ctx, j, f, buf, -1, limit, record)
 		return buf
 	}
 	if !bytes.Contains(buf, tokenBytes) {
-		f.Close()
-		return buf
-	}
-	before, err := f.Stat()
-	f.Close()
-	if err != nil {
-		record(nil, []Warning{{File: j.rel, Message: fmt.Sprintf("cannot read: %v", err)}}, nil)
 		return buf
 	}
 	out, changes, warnings := rewriteFile(s.values, j.rel, buf, opts.Thorough)
@@ -240,14 +276,71 @@ func (s *Setter) process(j job, buf []byte, opts Options, record func(*FileResul
 	return buf
 }
 
-// readAll reads f into buf[:0], growing it as needed.
-func readAll(f *os.File, buf []byte) ([]byte, error) {
+// oversized handles a file over the size limit: head is what was read of it already, size
+// its size when known (else -1). A file that mentions Token is reported as skipped; one
+// that does not is ignored, as any unmarked file is.
+func oversized(ctx context.Context, j job, f io.Reader, head []byte, size, limit int64, record func(*FileResult, []Warning, error)) {
+	marked, err := containsToken(ctx, f, head)
+	switch {
+	case err != nil:
+		record(nil, []Warning{{File: j.rel, Message: fmt.Sprintf("cannot read: %v", cause(err))}}, nil)
+	case !marked:
+	case size >= 0:
+		record(nil, []Warning{{File: j.rel, Message: fmt.Sprintf("not updated: %d bytes, over the %s limit for a marked file", size, byteSize(limit))}}, nil)
+	default:
+		record(nil, []Warning{{File: j.rel, Message: fmt.Sprintf("not updated: the file grew over the %s limit for a marked file while it was read", byteSize(limit))}}, nil)
+	}
+}
+
+// containsToken reports whether head followed by the rest of r contains Token, reading r
+// a chunk at a time and holding no more than a chunk and the tail of the one before.
+func containsToken(ctx context.Context, r io.Reader, head []byte) (bool, error) {
+	if bytes.Contains(head, tokenBytes) {
+		return true, nil
+	}
+	keep := len(tokenBytes) - 1 // enough of the previous chunk for a Token split between two
+	chunk := make([]byte, keep+64<<10)
+	n := copy(chunk, head[max(0, len(head)-keep):])
+	for {
+		if err := ctx.Err(); err != nil {
+			return false, err
+		}
+		m, err := r.Read(chunk[n:])
+		n += m
+		if bytes.Contains(chunk[:n], tokenBytes) {
+			return true, nil
+		}
+		if err == io.EOF {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		if n > keep {
+			n = copy(chunk, chunk[n-keep:n])
+		}
+	}
+}
+
+// byteSize renders a limit: "8 MiB", "64 KiB", "1000 bytes".
+func byteSize(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// readAll reads r into buf[:0], growing it as needed.
+func readAll(r io.Reader, buf []byte) ([]byte, error) {
 	buf = buf[:0]
 	for {
 		if len(buf) == cap(buf) {
 			buf = append(buf, 0)[:len(buf)]
 		}
-		n, err := f.Read(buf[len(buf):cap(buf)])
+		n, err := r.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
 		if err == io.EOF {
 			return buf, nil

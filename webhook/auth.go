@@ -36,19 +36,50 @@ func Authenticate(r Receiver, h http.Header, body []byte) error {
 	return fmt.Errorf("%w: unknown receiver type %q", ErrUnauthorized, r.Type)
 }
 
-// checkHMAC verifies header = "sha256=" + hex(HMAC-SHA256(token, body)).
-func checkHMAC(h http.Header, header, token string, body []byte) error {
+// authenticateHeader is the part of Authenticate that needs no body, run before the body
+// is read: it checks a token completely, and that a signature header is present and well
+// formed (Authenticate verifies it against the body). A nil error means the body is worth
+// reading, not that the request is authentic.
+func authenticateHeader(r Receiver, h http.Header) error {
+	switch r.Type {
+	case GitHub:
+		return checkSignatureForm(h, "X-Hub-Signature-256")
+	case CloudEvents:
+		if h.Get("X-Signature-256") != "" {
+			return checkSignatureForm(h, "X-Signature-256")
+		}
+	}
+	return Authenticate(r, h, nil) // the other types' credentials are all in the headers
+}
+
+// checkSignatureForm checks that header holds "sha256=" and 64 hex digits.
+func checkSignatureForm(h http.Header, header string) error {
+	_, err := signature(h, header)
+	return err
+}
+
+// signature decodes header's "sha256=HEX".
+func signature(h http.Header, header string) ([]byte, error) {
 	v := h.Get(header)
 	if v == "" {
-		return fmt.Errorf("%w: no %s header", ErrUnauthorized, header)
+		return nil, fmt.Errorf("%w: no %s header", ErrUnauthorized, header)
 	}
 	hexSig, ok := strings.CutPrefix(v, "sha256=")
 	if !ok {
-		return fmt.Errorf("%w: %s is not sha256=HEX", ErrUnauthorized, header)
+		return nil, fmt.Errorf("%w: %s is not sha256=HEX", ErrUnauthorized, header)
 	}
 	got, err := hex.DecodeString(hexSig)
 	if err != nil || len(got) != sha256.Size {
-		return fmt.Errorf("%w: %s is not sha256=HEX", ErrUnauthorized, header)
+		return nil, fmt.Errorf("%w: %s is not sha256=HEX", ErrUnauthorized, header)
+	}
+	return got, nil
+}
+
+// checkHMAC verifies header = "sha256=" + hex(HMAC-SHA256(token, body)).
+func checkHMAC(h http.Header, header, token string, body []byte) error {
+	got, err := signature(h, header)
+	if err != nil {
+		return err
 	}
 	mac := hmac.New(sha256.New, []byte(token))
 	mac.Write(body)

@@ -11,11 +11,20 @@ import (
 // goroutine of its own, so that no request waits for calls made for other requests. A
 // burst of any size for one key therefore makes at most two calls in a row, and at most
 // one goroutine per key.
+//
+// The follow-up goroutines run on the coalescer's context, which close cancels; close then
+// waits for them. After close no follow-up starts: an event still pending is dropped (the
+// next scheduled scan sees its push anyway).
 type coalescer struct {
-	mu    sync.Mutex
-	state map[string]*pending // present while a call for the key runs
-	// again runs a follow-up call in the background.
-	again func(key string, call func(context.Context) error)
+	mu     sync.Mutex
+	state  map[string]*pending // present while a call for the key runs
+	closed bool
+	// again runs a follow-up call in the background, on ctx.
+	again func(ctx context.Context, key string, call func(context.Context) error)
+
+	ctx    context.Context // of the follow-ups
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // the follow-up goroutines
 }
 
 // pending is the call to make when the running one ends; nil when no event came meanwhile.
@@ -23,7 +32,10 @@ type pending struct {
 	next func(context.Context) error
 }
 
-func newCoalescer() *coalescer { return &coalescer{state: map[string]*pending{}} }
+func newCoalescer() *coalescer {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &coalescer{state: map[string]*pending{}, ctx: ctx, cancel: cancel}
+}
 
 // do runs call unless a call for key is in progress, in which case call becomes the key's
 // next call and do returns false. It returns true with the error of call.
@@ -41,23 +53,35 @@ func (c *coalescer) do(ctx context.Context, key string, call func(context.Contex
 	return true, err
 }
 
-// finish ends a call for key: it forgets the key, or, when events came meanwhile, starts
-// the next call.
+// finish ends a call for key: it forgets the key, or, when events came meanwhile and the
+// coalescer is open, starts the next call.
 func (c *coalescer) finish(key string) {
 	c.mu.Lock()
 	p := c.state[key]
-	if p.next == nil {
+	if p.next == nil || c.closed {
 		delete(c.state, key)
 		c.mu.Unlock()
 		return
 	}
 	call := p.next
 	p.next = nil
+	c.wg.Add(1) // under mu, so that close, which sets closed under mu, waits for it
 	c.mu.Unlock()
 	go func() {
-		c.again(key, call)
+		defer c.wg.Done()
+		c.again(c.ctx, key, call)
 		c.finish(key)
 	}()
+}
+
+// close cancels the context of the follow-up calls, lets no new one start, and returns
+// once the running ones have returned. It may be called more than once.
+func (c *coalescer) close() {
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
+	c.cancel()
+	c.wg.Wait()
 }
 
 // size is the number of keys with a call in progress.

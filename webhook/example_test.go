@@ -22,6 +22,7 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
+	defer h.Close() // when the server stops: ends the triggers coalescing runs in the background
 	r := webhook.Receiver{ID: webhook.ID{Namespace: "apps", Name: "gitlab"}, Type: webhook.GitLab, Token: "s3cret"}
 	if err := h.SetReceivers([]webhook.Receiver{r}); err != nil {
 		panic(err)

@@ -50,8 +50,9 @@ func (f TriggerFunc) Trigger(ctx context.Context, ev Event) error { return f(ctx
 type Options struct {
 	// Trigger acts on the pushes.
 	Trigger Trigger
-	// Logger gets one line per rejected request (warn) and per push (info). Nil: nothing is
-	// logged.
+	// Logger gets one line per push (info) and per rejected request (warn), the rejections
+	// rate-limited per receiver: ten lines at once, then one a second, each line counting
+	// the ones held back before it (suppressed=N). Nil: nothing is logged.
 	Logger *slog.Logger
 	// Metrics counts requests and events. Nil: not counted.
 	Metrics Metrics
@@ -60,6 +61,8 @@ type Options struct {
 	MaxBodyBytes int64
 	// TriggerTimeout bounds one call of the Trigger. Zero means DefaultTriggerTimeout.
 	TriggerTimeout time.Duration
+	// Now reads the clock for the rate limit of the rejection log. Nil means time.Now.
+	Now func() time.Time
 }
 
 // Handler is the http.Handler of every receiver: mount it at PathPrefix. It is safe for
@@ -70,10 +73,11 @@ type Handler struct {
 	metrics   Metrics
 	receivers atomic.Pointer[map[string]Receiver] // path → receiver
 	coalesce  *coalescer
+	rejects   *rejectLog
 }
 
 // New returns a Handler with no receivers yet (every request is rejected until
-// SetReceivers).
+// SetReceivers). Close it when the server stops.
 func New(opts Options) (*Handler, error) {
 	if opts.Trigger == nil {
 		return nil, errors.New("webhook: Options.Trigger is nil")
@@ -84,7 +88,10 @@ func New(opts Options) (*Handler, error) {
 	if opts.TriggerTimeout <= 0 {
 		opts.TriggerTimeout = DefaultTriggerTimeout
 	}
-	h := &Handler{opts: opts, log: opts.Logger, metrics: opts.Metrics, coalesce: newCoalescer()}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	h := &Handler{opts: opts, log: opts.Logger, metrics: opts.Metrics, coalesce: newCoalescer(), rejects: newRejectLog()}
 	h.coalesce.again = h.again
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
@@ -135,15 +142,27 @@ func (h *Handler) Receivers() []Receiver {
 // triggered nothing (not a push, an unknown image, a suspended receiver); 401 for an
 // unknown path or a bad signature; 400 for a malformed body; 405, 413; 503 when the Trigger
 // is not ready (so that the sender retries).
+//
+// The path, the method and any credential carried in a header (a token, or the form of a
+// signature) are checked before a byte of the body is read, so an unauthenticated request
+// costs no more than its headers whatever its size; only a signature (GitHub's, and
+// CloudEvents' X-Signature-256) needs the body, read up to MaxBodyBytes, to be verified.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	rec, ok := (*h.receivers.Load())[req.URL.Path]
 	if !ok {
+		h.refuseUnread(w, req)
 		h.reject(w, req, nil, http.StatusUnauthorized, ReasonUnknownPath, errors.New("no receiver has this path"))
 		return
 	}
 	if req.Method != http.MethodPost {
+		h.refuseUnread(w, req)
 		w.Header().Set("Allow", http.MethodPost)
 		h.reject(w, req, &rec, http.StatusMethodNotAllowed, ReasonMethod, fmt.Errorf("method %s", clip(req.Method)))
+		return
+	}
+	if err := authenticateHeader(rec, req.Header); err != nil {
+		h.refuseUnread(w, req)
+		h.reject(w, req, &rec, http.StatusUnauthorized, ReasonUnauthorized, err)
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, h.opts.MaxBodyBytes))
@@ -182,15 +201,36 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	h.trigger(w, req, rec, pushes)
 }
 
-// again is a follow-up Trigger call for the events coalesced while the previous call ran;
-// no request waits for it, so its outcome is only logged.
-func (h *Handler) again(key string, call func(context.Context) error) {
-	ctx, cancel := context.WithTimeout(context.Background(), h.opts.TriggerTimeout)
+// refuseUnread marks the connection of a request answered without reading its body to be
+// closed after the answer, so that the server does not read the body either (it drains up
+// to 256 KiB of an unread body to keep a connection open).
+func (h *Handler) refuseUnread(w http.ResponseWriter, req *http.Request) {
+	if req.ContentLength != 0 {
+		w.Header().Set("Connection", "close")
+	}
+}
+
+// Close stops the follow-up Trigger calls that coalescing runs in the background: their
+// context is cancelled, none starts any more (events still waiting for one are dropped; the
+// next scheduled scan sees their pushes), and Close returns once the running ones have
+// returned. Call it when the server has stopped; requests served after Close still trigger
+// their own calls. It may be called more than once.
+func (h *Handler) Close() {
+	h.coalesce.close()
+}
+
+// again is a follow-up Trigger call for the events coalesced while the previous call ran,
+// on the coalescer's context (cancelled by Close); no request waits for it, so its outcome
+// is only logged.
+func (h *Handler) again(base context.Context, key string, call func(context.Context) error) {
+	ctx, cancel := context.WithTimeout(base, h.opts.TriggerTimeout)
 	defer cancel()
 	receiver, image, _ := strings.Cut(key, "\x00")
 	switch err := call(ctx); {
 	case errors.Is(err, ErrUnknownImage):
 		h.log.Debug("webhook push coalesced: image no repository scans", "receiver", receiver, "image", image)
+	case err != nil && base.Err() != nil:
+		h.log.Debug("webhook push coalesced: trigger stopped by shutdown", "receiver", receiver, "image", image)
 	case err != nil:
 		h.log.Warn("webhook push coalesced: trigger failed", "receiver", receiver, "image", image, "err", err.Error())
 	default:
@@ -236,18 +276,26 @@ func (h *Handler) trigger(w http.ResponseWriter, req *http.Request, rec Receiver
 	writeText(w, http.StatusAccepted, fmt.Sprintf("%d scan(s) triggered", triggered))
 }
 
-// reject answers with status and logs one line; rec is nil for an unknown path. The
-// message sent is the status text only: details go to the log.
+// reject answers with status, counts the rejection and logs one line, unless the
+// receiver's rejections are being logged too often (see rejectLog); rec is nil for an
+// unknown path. The message sent is the status text only: details go to the log.
 func (h *Handler) reject(w http.ResponseWriter, req *http.Request, rec *Receiver, status int, reason string, err error) {
 	var id string
-	attrs := []any{"status", status, "reason", reason, "remote", req.RemoteAddr}
 	if rec != nil {
 		id = rec.ID.String()
-		attrs = append(attrs, "receiver", id, "type", string(rec.Type))
 	}
-	attrs = append(attrs, "err", strings.ReplaceAll(err.Error(), "\n", " "))
 	h.metrics.Rejected(id, reason)
-	h.log.Warn("webhook request rejected", attrs...)
+	if ok, suppressed := h.rejects.allow(id, h.opts.Now()); ok {
+		attrs := []any{"status", status, "reason", reason, "remote", req.RemoteAddr}
+		if rec != nil {
+			attrs = append(attrs, "receiver", id, "type", string(rec.Type))
+		}
+		attrs = append(attrs, "err", strings.ReplaceAll(err.Error(), "\n", " "))
+		if suppressed > 0 {
+			attrs = append(attrs, "suppressed", suppressed)
+		}
+		h.log.Warn("webhook request rejected", attrs...)
+	}
 	writeText(w, status, http.StatusText(status))
 }
 

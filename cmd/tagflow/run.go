@@ -130,6 +130,7 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, o runOptions) error {
 	go reloadOnChange(ctx, rt.engine, o, log, hooks.reload)
 	go snapshotLoop(ctx, rt.engine, o.dataDir, log)
 	err = rt.engine.Run(ctx)
+	hooks.close()
 	writeSnapshot(context.WithoutCancel(ctx), rt.engine, o.dataDir, log)
 	log.Info("tagflow stopped")
 	return err
@@ -291,6 +292,13 @@ func startWebhooks(ctx context.Context, e *automation.Engine, o runOptions, prob
 	httpserve.Serve(ctx, ln, mux, log, "webhook")
 	log.Info("serving webhook receivers", "addr", ln.Addr().String(), "receivers", len(h.Receivers()))
 	return w, nil
+}
+
+// close cancels the webhook handler's background triggers and waits for them.
+func (w *webhooks) close() {
+	if w.handler != nil {
+		w.handler.Close()
+	}
 }
 
 // reload reads the Receivers and their tokens again and swaps them in. A Receiver that

@@ -252,6 +252,7 @@ func TestWebhookFlood(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer h.Close()
 	if err := h.SetReceivers([]webhook.Receiver{rcv}); err != nil {
 		t.Fatal(err)
 	}
