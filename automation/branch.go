@@ -5,13 +5,20 @@ import (
 	"strings"
 	"text/template"
 
-	"github.com/Masterminds/sprig/v3"
 	"github.com/go-git/go-git/v5/plumbing"
 
 	"github.com/tagflow/tagflow/committer"
 	"github.com/tagflow/tagflow/committer/forge"
+	"github.com/tagflow/tagflow/internal/tmpl"
 	"github.com/tagflow/tagflow/setter"
 )
+
+// MaxPushBranch is the longest branch name a push branch template may render; more is an
+// error and nothing is pushed (internal/tmpl bounds the rest of a render).
+const MaxPushBranch = 1 << 10
+
+// branchField names the push branch template in errors, by its field in the API.
+const branchField = "spec.git.push.branch"
 
 // BranchData is what a templated push branch sees.
 type BranchData struct {
@@ -30,9 +37,9 @@ func parseBranchTemplate(text string) (*template.Template, error) {
 	if !strings.Contains(text, "{{") {
 		return nil, nil
 	}
-	t, err := template.New("push branch").Funcs(sprig.HermeticTxtFuncMap()).Option("missingkey=error").Parse(text)
+	t, err := tmpl.Parse("push branch", text, "missingkey=error")
 	if err != nil {
-		return nil, fmt.Errorf("push branch template %q: %w", text, err)
+		return nil, fmt.Errorf("parsing %s %q: %w", branchField, text, err)
 	}
 	return t, nil
 }
@@ -60,13 +67,13 @@ func pushGroups(ae *autoEntry, vals []setter.Value) ([]pushGroup, error) {
 			Policy:           name,
 			PolicyNamespace:  ns,
 		}
-		var b strings.Builder
-		if err := ae.branchTmpl.Execute(&b, data); err != nil {
-			return nil, fmt.Errorf("push branch template %q: %w", a.PushBranch, err)
+		out, err := tmpl.Execute(ae.branchTmpl, data, branchField, tmpl.Limits{Output: MaxPushBranch})
+		if err != nil {
+			return nil, fmt.Errorf("automation %s: %w", data.AutomationObject, err)
 		}
-		branch := strings.TrimSpace(b.String())
+		branch := strings.TrimSpace(out)
 		if branch == "" || strings.HasPrefix(branch, "refs/") || plumbing.NewBranchReferenceName(branch).Validate() != nil {
-			return nil, fmt.Errorf("push branch template %q gave %q for policy %s: not a branch name", a.PushBranch, branch, v.Policy)
+			return nil, fmt.Errorf("automation %s: %s %q gave %q for policy %s: not a branch name", data.AutomationObject, branchField, a.PushBranch, branch, v.Policy)
 		}
 		if branch == a.Git.Branch {
 			branch = ""

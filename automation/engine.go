@@ -15,6 +15,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/tagflow/tagflow/committer"
+	"github.com/tagflow/tagflow/internal/redact"
 	"github.com/tagflow/tagflow/policy"
 	"github.com/tagflow/tagflow/scanner"
 	"github.com/tagflow/tagflow/setter"
@@ -33,8 +34,9 @@ type Options struct {
 	// Logger receives what the engine does (scans, evaluations, commits, failures) and the
 	// setter's warnings. Nil: nothing is logged.
 	Logger *slog.Logger
-	// Now returns the current time for status stamps and policy evaluation (minAge, hold
-	// expiry). Nil: time.Now. Schedules always run on the wall clock.
+	// Now returns the current time for status stamps, the scan times the store records
+	// (first-seen times) and policy evaluation (minAge, hold expiry). Nil: time.Now.
+	// Schedules always run on the wall clock.
 	Now func() time.Time
 	// Concurrency bounds the scans (and policy evaluations, and automations) running at
 	// once. Zero: 4.
@@ -116,6 +118,8 @@ func New(opts Options) (*Engine, error) {
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
 	}
+	// No log line shows a credential of the configuration, whoever forgot to hide it.
+	e.log = slog.New(redact.NewHandler(e.log.Handler(), e.redactor))
 	if e.now == nil {
 		e.now = time.Now
 	}
@@ -154,6 +158,7 @@ type compiled struct {
 	byImage        map[string][]ObjectID   // canonical image → repositories
 	policiesByRepo map[ObjectID][]ObjectID // repository → its policies
 	autosByPolicy  map[ObjectID][]ObjectID // policy → automations selecting it
+	red            *redact.Secrets         // every credential of the configuration (redact.go)
 }
 
 type repoEntry struct {
@@ -381,6 +386,7 @@ func compile(cfg Config) (*compiled, error) {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, errors.Join(problems...))
 	}
 	sortIDs(c.autoOrder)
+	c.red = configSecrets(cfg)
 	return c, nil
 }
 

@@ -244,11 +244,11 @@ func TestRunOnceMinAgeUsesFirstSeen(t *testing.T) {
 			Spec: policy.Spec{SemVer: "*", MinAge: time.Hour}}},
 	})
 	rep, err := e.RunOnce(ctxFor(t))
-	if !errors.Is(err, automation.ErrFailed) {
-		t.Fatalf("RunOnce with only new tags: err = %v, want ErrFailed", err)
+	if err != nil {
+		t.Fatalf("RunOnce with only new tags: err = %v, want none (waiting is not failing)", err)
 	}
-	if got := outcomes(rep)["ImagePolicy/apps/aged"]; got != (outcome{false, automation.ReasonNoMatch}) {
-		t.Errorf("policy outcome with only new tags = %+v, want NoMatch", got)
+	if got := outcomes(rep)["ImagePolicy/apps/aged"]; got != (outcome{true, automation.ReasonWaiting}) {
+		t.Errorf("policy outcome with only new tags = %+v, want ready and Waiting", got)
 	}
 	mu.Lock()
 	now = now.Add(2 * time.Hour)

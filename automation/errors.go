@@ -45,4 +45,8 @@ const (
 	// pull request failed (the forge refused the token, a rate limit, a bad template).
 	ReasonPullRequestFailed = "PullRequestFailed"
 	ReasonPending           = "Pending"
+	// ReasonWaiting: nothing is wrong, but nothing is eligible yet — a policy whose minAge
+	// holds back every tag that would match, or an automation whose policies all wait. The
+	// object is Ready; the message says what becomes eligible when.
+	ReasonWaiting = "Waiting"
 )

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/tagflow/tagflow/committer"
+	"github.com/tagflow/tagflow/internal/tmpl"
 	"github.com/tagflow/tagflow/policy"
 	"github.com/tagflow/tagflow/scanner"
 	"github.com/tagflow/tagflow/setter"
@@ -95,6 +96,7 @@ func (e *Engine) record(id ObjectID, write bool, fn func(st *ObjectStatus)) Obje
 	}
 	st, _ := e.status(id)
 	fn(&st)
+	redactStatus(e.redactor(), &st)
 	st.Message = oneLine(st.Message)
 	return st
 }
@@ -120,7 +122,7 @@ func (e *Engine) scanRepo(ctx context.Context, c *compiled, id ObjectID, write b
 		})), true
 	}
 	start := time.Now()
-	_, err := e.scan.Refresh(ctx, e.db, re.cfg.Scan)
+	_, err := e.scan.Refresh(ctx, redactedRecorder{TagRecorder: e.db, red: c.red, now: e.now}, re.cfg.Scan)
 	if err != nil && ctx.Err() != nil {
 		return ObjectResult{}, false
 	}
@@ -158,11 +160,34 @@ type tagFacts struct {
 	cache scanner.FactCache
 	repo  scanner.Repository
 	times store.TagTimes
+	// firstScan is the time of the repository's first successful scan; now is the
+	// evaluation's clock. Both serve AppearedBy.
+	firstScan, now time.Time
 
 	err error
 }
 
 func (f *tagFacts) FirstSeen(tag string) (time.Time, bool) { return f.times.FirstSeen(tag) }
+
+// earliestBuild is the earliest image creation time AppearedBy believes: reproducible
+// builds (ko, Bazel) stamp 1970-01-01, which says nothing about when a tag appeared.
+var earliestBuild = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// AppearedBy bounds when a tag that was in the registry at the repository's first
+// successful scan appeared: no later than its image was built. Tags first seen by a later
+// scan, and images with no believable creation time, get no bound. A failed fetch is not
+// an error of the evaluation: the first-seen time stands.
+func (f *tagFacts) AppearedBy(tag string) (time.Time, bool) {
+	seen, ok := f.times.FirstSeen(tag)
+	if !ok || f.firstScan.IsZero() || !seen.Equal(f.firstScan) {
+		return time.Time{}, false
+	}
+	facts, err := f.scan.CachedFacts(f.ctx, f.cache, f.repo, tag)
+	if err != nil || facts.Created.Before(earliestBuild) || facts.Created.After(f.now) {
+		return time.Time{}, false
+	}
+	return facts.Created, true
+}
 
 func (f *tagFacts) Created(tag string) (time.Time, bool) {
 	if f.err != nil {
@@ -181,6 +206,14 @@ type evaluation struct {
 	result  ObjectResult
 	value   *setter.Value // nil when the policy has no latest reference
 	changed bool          // the latest reference differs from the one before
+}
+
+// waitUntil tells the running scheduler, if any, to evaluate policy id again at t (when a
+// tag held back by minAge becomes eligible); a zero t cancels that.
+func (e *Engine) waitUntil(id ObjectID, t time.Time) {
+	if s := e.sched.Load(); s != nil {
+		s.evaluateAt(id, t)
+	}
 }
 
 // evaluatePolicy selects the latest tag of a policy. Unless force is set, a policy whose
@@ -244,8 +277,25 @@ func (e *Engine) evaluatePolicy(ctx context.Context, c *compiled, id ObjectID, w
 	}
 
 	start := time.Now()
-	facts := &tagFacts{ctx: ctx, scan: e.scan, cache: e.db, repo: re.cfg.Scan, times: times}
-	sel, err := pe.pol.Select(tags, policy.Inputs{Facts: facts, Now: e.now()})
+	now := e.now()
+	facts := &tagFacts{ctx: ctx, scan: e.scan, cache: e.db, repo: re.cfg.Scan, times: times, now: now}
+	if pe.pol.NeedsFirstSeen() {
+		if info, err := e.db.ScanInfo(re.image); err == nil {
+			facts.firstScan = info.FirstSuccess
+		}
+	}
+	sel, err := pe.pol.Select(tags, policy.Inputs{Facts: facts, Now: now})
+	if write {
+		var next time.Time
+		var we *policy.WaitingError
+		switch {
+		case sel.Waiting != nil:
+			next = sel.Waiting.Next
+		case errors.As(err, &we):
+			next = we.Next
+		}
+		e.waitUntil(id, next)
+	}
 	if facts.err != nil {
 		err = fmt.Errorf("fetching creation times: %w", facts.err)
 	}
@@ -267,6 +317,17 @@ func (e *Engine) evaluatePolicy(ctx context.Context, c *compiled, id ObjectID, w
 	if err != nil {
 		if ctx.Err() != nil {
 			return evaluation{result: ObjectResult{ID: id, Reason: ReasonPending, Message: id.String() + ": interrupted"}}
+		}
+		if errors.Is(err, policy.ErrWaiting) {
+			if write {
+				e.polMu.Lock()
+				e.polState[id] = &policyState{revision: rev}
+				e.polMu.Unlock()
+			}
+			st := e.record(id, write, func(st *ObjectStatus) {
+				st.Ready, st.Reason, st.Message = true, ReasonWaiting, failure(id, err)
+			})
+			return evaluation{result: resultOf(st)}
 		}
 		reason := ReasonEvaluationFailed
 		if errors.Is(err, policy.ErrNoMatch) {
@@ -302,6 +363,9 @@ func (e *Engine) evaluatePolicy(ctx context.Context, c *compiled, id ObjectID, w
 		msg := fmt.Sprintf("%s: latest reference %s", id, ref)
 		if sel.Held {
 			msg += fmt.Sprintf(" (held: %s)", spec.Hold.Reason)
+		}
+		if sel.Waiting != nil {
+			msg += "; waiting: " + sel.Waiting.String()
 		}
 		st.Message = msg
 	})
@@ -369,9 +433,15 @@ func request(ae *autoEntry, vals []setter.Value, update committer.Update) commit
 }
 
 // reasonFor classifies a committer error.
+// prTemplateError is a pull request title or body that failed to render before the push.
+type prTemplateError struct{ error }
+
+func (e prTemplateError) Unwrap() error { return e.error }
+
 func reasonFor(err error) string {
+	var pe prTemplateError
 	switch {
-	case errors.Is(err, committer.ErrTemplate):
+	case errors.Is(err, committer.ErrTemplate), errors.Is(err, tmpl.ErrLimit), errors.As(err, &pe):
 		return ReasonTemplateFailed
 	case errors.Is(err, committer.ErrAuthentication), errors.Is(err, committer.ErrUnknownHostKey):
 		return ReasonAuthFailed
@@ -385,7 +455,10 @@ func reasonFor(err error) string {
 
 // preflight returns the result of an automation that cannot run (invalid, suspended, no
 // values), or nil when it can.
-func (e *Engine) preflight(id ObjectID, ae *autoEntry, vals []setter.Value, write bool) *ObjectResult {
+//
+// reasonOf gives the status reason of a policy: an automation none of whose policies has a
+// value is Waiting, not failed, when every one of them waits for minAge.
+func (e *Engine) preflight(id ObjectID, ae *autoEntry, vals []setter.Value, write bool, reasonOf func(ObjectID) string) *ObjectResult {
 	var st ObjectStatus
 	switch {
 	case ae.err != nil:
@@ -393,6 +466,11 @@ func (e *Engine) preflight(id ObjectID, ae *autoEntry, vals []setter.Value, writ
 	case ae.cfg.Suspend:
 		st = e.record(id, write, func(st *ObjectStatus) {
 			st.Ready, st.Reason, st.Message = false, ReasonSuspended, id.String()+": suspended"
+		})
+	case len(vals) == 0 && allWaiting(ae.policies, reasonOf):
+		st = e.record(id, write, func(st *ObjectStatus) {
+			st.Ready, st.Reason = true, ReasonWaiting
+			st.Message = fmt.Sprintf("%s: nothing to update yet: %s waiting for minAge; marked fields left as they are", id, policyList(ae.policies))
 		})
 	case len(vals) == 0:
 		st = e.record(id, write, fail(ReasonNoValues, fmt.Errorf("none of its %d policies has a latest reference", len(ae.policies))))
@@ -403,13 +481,49 @@ func (e *Engine) preflight(id ObjectID, ae *autoEntry, vals []setter.Value, writ
 	return &r
 }
 
+// allWaiting reports whether every one of policies (at least one) is Waiting.
+func allWaiting(policies []ObjectID, reasonOf func(ObjectID) string) bool {
+	for _, pid := range policies {
+		if reasonOf(pid) != ReasonWaiting {
+			return false
+		}
+	}
+	return len(policies) > 0
+}
+
+// waitingMarkers returns the marker names ("NS:NAME") of those of policies that are
+// Waiting: their markers get no value, and that is no cause for a warning.
+func waitingMarkers(policies []ObjectID, reasonOf func(ObjectID) string) map[string]bool {
+	out := map[string]bool{}
+	for _, pid := range policies {
+		if reasonOf(pid) == ReasonWaiting {
+			out[pid.markerName()] = true
+		}
+	}
+	return out
+}
+
+// policyList names policies for a message: "ImagePolicy/a/b" or "ImagePolicy/a/b and 2 more".
+func policyList(policies []ObjectID) string {
+	if len(policies) == 1 {
+		return policies[0].String()
+	}
+	return fmt.Sprintf("%s and %d more", policies[0], len(policies)-1)
+}
+
+// statusReason is the reasonOf of preflight over the recorded statuses.
+func (e *Engine) statusReason(id ObjectID) string {
+	st, _ := e.status(id)
+	return st.Reason
+}
+
 // runAutomation runs one automation: the setter on the cached clone, then commit and push,
 // once per push branch, and the pull request of each push branch. ok is false when ctx
 // ended first and nothing was recorded.
 func (e *Engine) runAutomation(ctx context.Context, c *compiled, id ObjectID) (res ObjectResult, ok bool) {
 	ae := c.autos[id]
 	vals := e.automationValues(ae, nil)
-	if r := e.preflight(id, ae, vals, true); r != nil {
+	if r := e.preflight(id, ae, vals, true, e.statusReason); r != nil {
 		return *r, true
 	}
 	groups, err := pushGroups(ae, vals)
@@ -529,6 +643,16 @@ func (e *Engine) runGroup(ctx context.Context, ae *autoEntry, g pushGroup, prev 
 	}
 	req := request(ae, g.vals, update)
 	req.PushBranch = g.branch
+	if ae.cfg.PullRequest != nil && g.branch != "" {
+		// The pull request's title and body are rendered before anything is pushed: a
+		// template that fails must not leave a branch without its pull request.
+		req.Check = func(res committer.Result) error {
+			if _, _, err := ae.prTmpl.render(pullRequestData(ae.cfg, g, res, req.Values)); err != nil {
+				return prTemplateError{err}
+			}
+			return nil
+		}
+	}
 	start := time.Now()
 	out, err := e.commit.Run(ctx, req)
 	retries := max(out.Attempts-1, 0)
@@ -539,7 +663,12 @@ func (e *Engine) runGroup(ctx context.Context, ae *autoEntry, g pushGroup, prev 
 	}
 	o := groupOutcome{out: out, branch: g.branch}
 	if sr, _ := out.Changed.(*setter.Result); sr != nil {
+		waiting := waitingMarkers(ae.policies, e.statusReason)
 		for _, w := range sr.Warnings {
+			if waiting[w.NoValue] {
+				e.log.Info("marker left as it is: its policy waits for minAge", "object", id.String(), "file", w.File, "line", w.Line, "policy", w.NoValue)
+				continue
+			}
 			e.log.Warn("marker not applied", "object", id.String(), "warning", w.String())
 		}
 	}
@@ -560,7 +689,7 @@ func (e *Engine) runGroup(ctx context.Context, ae *autoEntry, g pushGroup, prev 
 		if ctx.Err() != nil {
 			return groupOutcome{}, false
 		}
-		err = errors.New(scrubText(fmt.Sprintf("pull request from %s: %v", g.branch, err), ae.cfg.secrets()))
+		err = errors.New(e.redactor().Line(fmt.Sprintf("pull request from %s: %v", g.branch, err)))
 		e.log.Warn("pull request failed", "object", id.String(), "branch", g.branch, "error", err.Error())
 		o.err, o.reason = err, ReasonPullRequestFailed
 		if out.Pushed {

@@ -108,8 +108,12 @@ func (e *Engine) Plan(ctx context.Context) (PlanReport, error) {
 		}
 		mu.Unlock()
 	})
+	reasons := map[ObjectID]string{} // of the policies, read-only from here on
+	for id, r := range results {
+		reasons[id] = r.Reason
+	}
 	e.forEach(ctx, c.autoOrder, func(id ObjectID) {
-		r, p, ok := e.planAutomation(ctx, c, id, values)
+		r, p, ok := e.planAutomation(ctx, c, id, values, reasons)
 		mu.Lock()
 		defer mu.Unlock()
 		results[id] = r
@@ -136,10 +140,10 @@ func (e *Engine) Plan(ctx context.Context) (PlanReport, error) {
 
 // planAutomation computes the plan of one automation: one committer plan per push branch,
 // merged, and what would happen to each branch's pull request.
-func (e *Engine) planAutomation(ctx context.Context, c *compiled, id ObjectID, values map[ObjectID]*setter.Value) (ObjectResult, AutomationPlan, bool) {
+func (e *Engine) planAutomation(ctx context.Context, c *compiled, id ObjectID, values map[ObjectID]*setter.Value, reasons map[ObjectID]string) (ObjectResult, AutomationPlan, bool) {
 	ae := c.autos[id]
 	vals := e.automationValues(ae, values)
-	if r := e.preflight(id, ae, vals, false); r != nil {
+	if r := e.preflight(id, ae, vals, false, func(pid ObjectID) string { return reasons[pid] }); r != nil {
 		return *r, AutomationPlan{}, false
 	}
 	groups, err := pushGroups(ae, vals)
@@ -176,8 +180,11 @@ func (e *Engine) planAutomation(ctx context.Context, c *compiled, id ObjectID, v
 			for _, ch := range sr.Changes() {
 				p.Changes = append(p.Changes, ch.String())
 			}
+			waiting := waitingMarkers(ae.policies, func(pid ObjectID) string { return reasons[pid] })
 			for _, w := range sr.Warnings {
-				p.Warnings = append(p.Warnings, w.String())
+				if !waiting[w.NoValue] {
+					p.Warnings = append(p.Warnings, w.String())
+				}
 			}
 		}
 		if len(files) > 0 {

@@ -11,10 +11,10 @@ import (
 	"strings"
 	"text/template"
 
-	"github.com/Masterminds/sprig/v3"
-
 	"github.com/tagflow/tagflow/committer"
 	"github.com/tagflow/tagflow/committer/forge"
+	"github.com/tagflow/tagflow/internal/redact"
+	"github.com/tagflow/tagflow/internal/tmpl"
 	"github.com/tagflow/tagflow/setter"
 )
 
@@ -109,6 +109,20 @@ Kept up to date by tagflow automation {{ .AutomationObject }}: each new version 
 // closeComment is posted on a pull request before it is closed.
 const closeComment = "Closed by tagflow: the base branch already has every change of this pull request (it was merged, or applied by hand), so nothing is left to change."
 
+// The most a pull request title or body template may render (internal/tmpl bounds the
+// rest of a render: work, memory, time); more is an error and no pull request is opened or
+// updated. The body's limit is GitHub's.
+const (
+	MaxPullRequestTitle = 1 << 10
+	MaxPullRequestBody  = tmpl.DefaultOutput
+)
+
+// The fields of the pull request templates, as errors name them.
+const (
+	prTitleField = "spec.git.push.pullRequest.title"
+	prBodyField  = "spec.git.push.pullRequest.body"
+)
+
 // prTemplates are the parsed title and body templates of an automation.
 type prTemplates struct {
 	title *template.Template // nil: the commit subject
@@ -116,12 +130,11 @@ type prTemplates struct {
 }
 
 func parsePRTemplates(pr *PullRequest) (*prTemplates, error) {
-	funcs := sprig.HermeticTxtFuncMap()
 	out := &prTemplates{}
 	if strings.TrimSpace(pr.Title) != "" {
-		t, err := template.New("pull request title").Funcs(funcs).Option("missingkey=default").Parse(pr.Title)
+		t, err := tmpl.Parse("pull request title", pr.Title, "missingkey=default")
 		if err != nil {
-			return nil, fmt.Errorf("pull request title template: %w", err)
+			return nil, fmt.Errorf("parsing %s: %w", prTitleField, err)
 		}
 		out.title = t
 	}
@@ -129,33 +142,30 @@ func parsePRTemplates(pr *PullRequest) (*prTemplates, error) {
 	if strings.TrimSpace(body) == "" {
 		body = DefaultPullRequestBody
 	}
-	t, err := template.New("pull request body").Funcs(funcs).Option("missingkey=default").Parse(body)
+	t, err := tmpl.Parse("pull request body", body, "missingkey=default")
 	if err != nil {
-		return nil, fmt.Errorf("pull request body template: %w", err)
+		return nil, fmt.Errorf("parsing %s: %w", prBodyField, err)
 	}
 	out.body = t
 	return out, nil
 }
 
-// render returns the title and body for data.
+// render returns the title and body for data. Errors name the automation and the field.
 func (t *prTemplates) render(data PullRequestData) (title, body string, err error) {
 	title = data.Subject
 	if t.title != nil {
-		var b strings.Builder
-		if err := t.title.Execute(&b, data); err != nil {
-			return "", "", fmt.Errorf("pull request title template: %w", err)
+		if title, err = tmpl.Execute(t.title, data, prTitleField, tmpl.Limits{Output: MaxPullRequestTitle}); err != nil {
+			return "", "", fmt.Errorf("automation %s: %w", data.AutomationObject, err)
 		}
-		title = b.String()
 	}
 	title = strings.Join(strings.Fields(title), " ")
 	if title == "" {
-		return "", "", fmt.Errorf("pull request title template rendered an empty title")
+		return "", "", fmt.Errorf("automation %s: %s rendered an empty title", data.AutomationObject, prTitleField)
 	}
-	var b strings.Builder
-	if err := t.body.Execute(&b, data); err != nil {
-		return "", "", fmt.Errorf("pull request body template: %w", err)
+	if body, err = tmpl.Execute(t.body, data, prBodyField, tmpl.Limits{Output: MaxPullRequestBody}); err != nil {
+		return "", "", fmt.Errorf("automation %s: %w", data.AutomationObject, err)
 	}
-	return title, b.String(), nil
+	return title, body, nil
 }
 
 // pullRequestData builds the template data of one push group's change.
@@ -246,26 +256,10 @@ func (f *forgeFor) client() (*forge.Client, error) {
 	return f.c, f.err
 }
 
-// secrets are the strings of an automation that must not reach a status, log line or pull
-// request: tokens and passwords.
-func (a Automation) secrets() []string {
-	var out []string
-	for _, s := range []string{a.Git.Auth.Password, a.Git.Auth.BearerToken, a.Git.Auth.SSHPassphrase} {
-		if len(s) >= 4 {
-			out = append(out, s)
-		}
-	}
-	if pr := a.PullRequest; pr != nil && len(pr.Token) >= 4 {
-		out = append(out, pr.Token)
-	}
-	return out
-}
-
+// scrubText replaces every form of secrets (Automation.secrets), URL user information and
+// private keys in s by "REDACTED" (internal/redact), keeping its lines.
 func scrubText(s string, secrets []string) string {
-	for _, sec := range secrets {
-		s = strings.ReplaceAll(s, sec, "[redacted]")
-	}
-	return s
+	return redact.New(secrets...).String(s)
 }
 
 // prOutcome is what syncPullRequest did.

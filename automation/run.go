@@ -26,6 +26,7 @@ type scheduler struct {
 	autoNext map[ObjectID]time.Time // next run on the automation's own schedule
 	pending  map[ObjectID]time.Time // coalesced triggers: run at this time
 	evalNow  []ObjectID             // policies to evaluate at once (new or changed)
+	evalAt   map[ObjectID]time.Time // policies to evaluate again then (minAge waits)
 	running  map[ObjectID]bool
 }
 
@@ -40,8 +41,21 @@ func newScheduler() *scheduler {
 		misses:   map[ObjectID]int{},
 		autoNext: map[ObjectID]time.Time{},
 		pending:  map[ObjectID]time.Time{},
+		evalAt:   map[ObjectID]time.Time{},
 		running:  map[ObjectID]bool{},
 	}
+}
+
+// evaluateAt schedules another evaluation of policy id at t; a zero t cancels it.
+func (s *scheduler) evaluateAt(id ObjectID, t time.Time) {
+	s.mu.Lock()
+	if t.IsZero() {
+		delete(s.evalAt, id)
+	} else {
+		s.evalAt[id] = t
+	}
+	s.mu.Unlock()
+	s.poke()
 }
 
 // poke wakes the loop.
@@ -100,6 +114,11 @@ func (s *scheduler) reconcile(c *compiled, now time.Time, window time.Duration) 
 			if oe == nil || !reflect.DeepEqual(oe.cfg, pe.cfg) || (old.repos[oe.repo] == nil) != (c.repos[pe.repo] == nil) {
 				s.evalNow = append(s.evalNow, id)
 			}
+		}
+	}
+	for id := range s.evalAt {
+		if _, ok := c.policies[id]; !ok {
+			delete(s.evalAt, id)
 		}
 	}
 	for id := range s.autoNext {
@@ -211,6 +230,14 @@ func (e *Engine) Run(ctx context.Context) error {
 		}
 		evals, s.evalNow = s.evalNow, nil
 		next := now.Add(time.Hour)
+		for id, t := range s.evalAt {
+			if !t.After(now) {
+				delete(s.evalAt, id)
+				evals = append(evals, id)
+			} else if t.Before(next) {
+				next = t
+			}
+		}
 		for id, t := range s.repoNext {
 			if s.running[id] {
 				continue

@@ -70,7 +70,8 @@ func parseObjectID(key string) (ObjectID, bool) {
 	return ObjectID{}, false
 }
 
-// maxMessageLen bounds a status message.
+// maxMessageLen bounds a status message. Messages are redacted before they are cut (see
+// redact.go): no status holds a credential of the configuration.
 const maxMessageLen = 2048
 
 // oneLine makes msg one line of at most maxMessageLen bytes.
@@ -155,6 +156,7 @@ func (e *Engine) update(id ObjectID, fn func(st *ObjectStatus)) ObjectStatus {
 	}
 	fn(&st)
 	st.ID = id
+	redactStatus(c.red, &st) // before the cut, so that no half secret is left
 	st.Message = oneLine(st.Message)
 	st.ObservedGeneration = c.gen
 	now := e.now().UTC()
@@ -232,6 +234,10 @@ func ReadStatus(ctx context.Context, db *store.DB) ([]ObjectStatus, error) {
 			bad = append(bad, fmt.Errorf("status of %s: %w", r.Key, err))
 			continue
 		}
+		// Without the configuration only what needs no secret can be hidden (URL user
+		// information, authorization values, private keys): for statuses that an older
+		// tagflow stored.
+		redactStatus(nil, &st)
 		out = append(out, st)
 	}
 	sortStatuses(out)

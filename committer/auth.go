@@ -5,36 +5,38 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
+
+	"github.com/tagflow/tagflow/internal/redact"
 )
 
 // remote is a request's remote resolved once: the URL go-git sees (no user information),
-// the redacted form for messages, the auth method, and the secrets to scrub from errors.
+// the redacted form for messages, the key of its clone directory and lock, the auth
+// method, and the secrets to redact from errors and commit messages.
 type remote struct {
 	url      string
 	redacted string
+	key      string
 	auth     transport.AuthMethod
 	secrets  []string
 }
 
+// newRemote resolves req's remote. On error the remote it returns still carries the
+// secrets, for redacting the error.
 func newRemote(req *Request) (*remote, error) {
 	clean, urlUser, urlPassword := stripUserinfo(req.URL)
-	r := &remote{url: clean, redacted: RedactURL(req.URL)}
-	for _, s := range []string{req.Auth.Password, req.Auth.BearerToken, req.Auth.SSHPassphrase, req.Signing.Passphrase, urlPassword} {
-		if s != "" {
-			r.secrets = append(r.secrets, s)
-		}
-	}
+	r := &remote{url: clean, redacted: RedactURL(req.URL), key: cloneKey(req.URL)}
+	r.secrets = requestSecrets(req, urlUser, urlPassword)
 	ep, err := transport.NewEndpoint(clean)
 	if err != nil {
-		return nil, fmt.Errorf("automation %s: parsing git URL %s: %w", req.Automation, r.redacted, ErrInvalidRequest)
+		return r, fmt.Errorf("automation %s: parsing git URL %s: %w", req.Automation, r.redacted, ErrInvalidRequest)
 	}
 	switch ep.Protocol {
 	case "http", "https":
@@ -53,13 +55,13 @@ func newRemote(req *Request) (*remote, error) {
 	case "ssh":
 		auth, err := sshAuth(req, ep)
 		if err != nil {
-			return nil, fmt.Errorf("automation %s: ssh auth for %s: %w", req.Automation, r.redacted, err)
+			return r, fmt.Errorf("automation %s: ssh auth for %s: %w", req.Automation, r.redacted, err)
 		}
 		r.auth = auth
 	case "file":
 		// Local paths need no credentials; they are useful for tests and mirrors.
 	default:
-		return nil, fmt.Errorf("automation %s: git URL %s: unsupported scheme %q: %w", req.Automation, r.redacted, ep.Protocol, ErrInvalidRequest)
+		return r, fmt.Errorf("automation %s: git URL %s: unsupported scheme %q: %w", req.Automation, r.redacted, ep.Protocol, ErrInvalidRequest)
 	}
 	return r, nil
 }
@@ -137,32 +139,35 @@ func hostKeyCallback(knownHosts []byte, hostWithPort string) (ssh.HostKeyCallbac
 	}, db.HostKeyAlgorithms(hostWithPort), nil
 }
 
-// scrubbedError hides secrets that a lower layer may have put into an error message while
-// keeping the chain for errors.Is and errors.As.
-type scrubbedError struct {
-	err     error
-	secrets []string
-}
-
-func (e *scrubbedError) Error() string {
-	msg := e.err.Error()
-	for _, s := range e.secrets {
-		if len(s) >= 3 {
-			msg = strings.ReplaceAll(msg, s, "***")
-		}
+// requestSecrets lists every credential of req (and the user information of its URL) for
+// redaction: passwords and tokens, "user:password" of Basic auth (whose base64 is the
+// Authorization header), passphrases and private keys.
+func requestSecrets(req *Request, urlUser, urlPassword string) []string {
+	user := req.Auth.Username
+	if user == "" {
+		user = "git" // newRemote's default
 	}
-	// One line: servers put newlines into their messages.
-	return strings.Join(strings.Fields(msg), " ")
+	out := []string{req.Auth.BearerToken, req.Auth.SSHPassphrase, req.Signing.Passphrase,
+		string(req.Auth.SSHPrivateKey), string(req.Signing.OpenPGPKey), string(req.Signing.SSHKey)}
+	out = append(out, redact.BasicAuth(user, req.Auth.Password)...)
+	out = append(out, redact.BasicAuth(urlUser, urlPassword)...)
+	return slices.DeleteFunc(out, func(s string) bool { return s == "" })
 }
 
-func (e *scrubbedError) Unwrap() error { return e.err }
+// redactText returns s (a commit message) with every form of the remote's secrets, URL
+// user information and private keys replaced by "REDACTED"; its lines stay.
+func (r *remote) redactText(s string) string {
+	return redact.New(r.secrets...).String(s)
+}
 
-// scrub wraps err so that its message is one line and none of secrets appears in it.
+// scrub returns err with every form of secrets, URL user information and private keys
+// redacted, its message one line of at most 1 KiB, keeping the chain for errors.Is and
+// errors.As (internal/redact).
 func scrub(err error, secrets []string) error {
 	if err == nil {
-		return err
+		return nil
 	}
-	return &scrubbedError{err: err, secrets: secrets}
+	return redact.New(secrets...).Error(err)
 }
 
 // scrubErr strips the detail of key parsing errors, which never need to be shown whole.

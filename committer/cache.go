@@ -11,16 +11,26 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/go-git/go-billy/v5"
+	"github.com/go-git/go-billy/v5/osfs"
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/plumbing/transport"
+	"github.com/go-git/go-git/v5/storage"
+	"github.com/go-git/go-git/v5/storage/filesystem"
 )
 
 const (
 	// completeMarker, inside .git, is written only after a clone finished; a cache
-	// directory without it is half-written and cloned again.
+	// directory without it is half-written and cloned again. It holds cacheFormat.
 	completeMarker = "tagflow-clone-complete"
+	// cacheFormat is the content of completeMarker. A clone whose marker holds anything
+	// else was written by an older tagflow and is cloned again: before format 2, clones
+	// were checked out with absolute symbolic link targets rewritten to point into the
+	// clone, and such a link would be committed as a change.
+	cacheFormat = "tagflow clone cache 2: symbolic links as the repository holds them\n"
 )
 
 // clone is one cached clone.
@@ -34,7 +44,7 @@ type clone struct {
 // cacheDir returns the cache directory for a remote and branch: a hash of the redacted URL
 // and the branch, so no credential reaches the file system.
 func (c *Committer) cacheDir(rem *remote, branch string) string {
-	sum := sha256.Sum256([]byte(rem.redacted + "\x00" + branch))
+	sum := sha256.Sum256([]byte(rem.key + "\x00" + branch))
 	return filepath.Join(c.dir, hex.EncodeToString(sum[:16]))
 }
 
@@ -54,7 +64,11 @@ func (c *Committer) openOrClone(ctx context.Context, req *Request, rem *remote) 
 		return nil, fmt.Errorf("automation %s: removing clone cache %s: %w", req.Automation, dir, err)
 	}
 	c.log.InfoContext(ctx, "cloning", "automation", req.Automation.String(), "remote", rem.redacted, "branch", req.Branch, "depth", c.depth)
-	repo, err := git.PlainCloneContext(ctx, dir, false, &git.CloneOptions{
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("automation %s: creating clone cache %s: %w", req.Automation, dir, err)
+	}
+	objects, worktree := cloneFilesystems(dir)
+	repo, err := git.CloneContext(ctx, objects, worktree, &git.CloneOptions{
 		URL:           rem.url,
 		Auth:          rem.auth,
 		RemoteName:    remoteName,
@@ -77,7 +91,7 @@ func (c *Committer) openOrClone(ctx context.Context, req *Request, rem *remote) 
 		return nil, fmt.Errorf("automation %s: opening worktree of new clone of %s: %w", req.Automation, rem.redacted, err)
 	}
 	cl = &clone{dir: dir, repo: repo, wt: wt, cloned: true}
-	if err := os.WriteFile(filepath.Join(dir, ".git", completeMarker), nil, 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, ".git", completeMarker), []byte(cacheFormat), 0o600); err != nil {
 		_ = os.RemoveAll(dir)
 		return nil, fmt.Errorf("automation %s: marking clone of %s complete: %w", req.Automation, rem.redacted, err)
 	}
@@ -91,15 +105,19 @@ func openCache(dir, url, branch string) (*clone, string) {
 		return nil, ""
 	}
 	gitDir := filepath.Join(dir, ".git")
-	if _, err := os.Stat(filepath.Join(gitDir, completeMarker)); err != nil {
+	marker, err := os.ReadFile(filepath.Join(gitDir, completeMarker))
+	if err != nil {
 		return nil, "half-written: no completion marker"
+	}
+	if string(marker) != cacheFormat {
+		return nil, "written by an older tagflow, which rewrote absolute symbolic links"
 	}
 	for _, p := range []string{"HEAD", "objects", "refs"} {
 		if _, err := os.Stat(filepath.Join(gitDir, p)); err != nil {
 			return nil, "missing .git/" + p
 		}
 	}
-	repo, err := git.PlainOpen(dir)
+	repo, err := git.Open(cloneFilesystems(dir))
 	if err != nil {
 		return nil, "open failed: " + err.Error()
 	}
@@ -123,6 +141,102 @@ func openCache(dir, url, branch string) (*clone, string) {
 		return nil, "no worktree: " + err.Error()
 	}
 	return &clone{dir: dir, repo: repo, wt: wt}, ""
+}
+
+// cloneFilesystems returns the object storage and the worktree of the clone in dir (an
+// absolute path). Both are go-billy's BoundOS, which checks symbolic links out byte for
+// byte as the repository holds them; the default ChrootOS of git.PlainOpen and
+// git.PlainClone rewrites an absolute target to point into the clone, and the rewritten link
+// would then differ from the commit and be committed.
+func cloneFilesystems(dir string) (storage.Storer, billy.Filesystem) {
+	dot := osfs.New(filepath.Join(dir, ".git"), osfs.WithBoundOS())
+	return filesystem.NewStorage(dot, cache.NewObjectLRUDefault()), linkFS{osfs.New(dir, osfs.WithBoundOS())}
+}
+
+// linkFS is go-billy's BoundOS for a clone's worktree, with the operations that act on the
+// last component of a path itself — Lstat, Readlink, Remove, RemoveAll — resolving only the
+// path's directory inside the root and leaving the last component as it is. BoundOS
+// resolves the last component too: its Remove of a link would remove whatever the link
+// points to in the clone (so go-git could neither replace a link whose target changed nor
+// clean an untracked one), and its Lstat, which evaluates every link of the root's own path
+// on each call, more than doubled the cost of checking out a large repository.
+type linkFS struct{ billy.Filesystem }
+
+func (fs linkFS) Lstat(name string) (os.FileInfo, error) {
+	p, err := fs.hostPath(name)
+	if err != nil {
+		return nil, err
+	}
+	return os.Lstat(p)
+}
+
+func (fs linkFS) Readlink(name string) (string, error) {
+	p, err := fs.hostPath(name)
+	if err != nil {
+		return "", err
+	}
+	return os.Readlink(p)
+}
+
+func (fs linkFS) Remove(name string) error {
+	p, err := fs.hostPath(name)
+	if err != nil {
+		return err
+	}
+	if p == fs.Root() {
+		return osfs.ErrBaseDirCannotBeRemoved
+	}
+	return os.Remove(p)
+}
+
+func (fs linkFS) RemoveAll(name string) error {
+	p, err := fs.hostPath(name)
+	if err != nil {
+		return err
+	}
+	if p == fs.Root() {
+		return osfs.ErrBaseDirCannotBeRemoved
+	}
+	return os.RemoveAll(p)
+}
+
+func (fs linkFS) Chroot(name string) (billy.Filesystem, error) {
+	sub, err := fs.Filesystem.Chroot(name)
+	if err != nil {
+		return nil, err
+	}
+	return linkFS{sub}, nil
+}
+
+// hostPath returns where name (relative to the root, or absolute inside it) is on the
+// host: its directory resolved inside the root, so that no link there leads out, joined
+// with its last component unresolved.
+func (fs linkFS) hostPath(name string) (string, error) {
+	root := fs.Root()
+	rel := name
+	if filepath.IsAbs(name) {
+		r, err := filepath.Rel(root, name)
+		if err != nil {
+			return "", &os.PathError{Op: "resolve", Path: name, Err: os.ErrNotExist}
+		}
+		rel = r
+	}
+	rel = filepath.Clean(rel)
+	if rel == "." {
+		return root, nil
+	}
+	if rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return "", &os.PathError{Op: "resolve", Path: name, Err: fmt.Errorf("outside the clone: %w", os.ErrNotExist)}
+	}
+	dir, base := filepath.Split(rel)
+	if dir == "" {
+		return filepath.Join(root, base), nil
+	}
+	parent, err := fs.Filesystem.Chroot(dir)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(parent.Root(), base), nil
 }
 
 // listHeads lists the remote's branches.
@@ -243,13 +357,13 @@ func (cl *clone) clearDirty() error {
 func remoteError(automation AutomationObject, step, redacted string, err error) error {
 	switch {
 	case errors.Is(err, transport.ErrAuthenticationRequired), errors.Is(err, transport.ErrAuthorizationFailed):
-		return fmt.Errorf("automation %s: %s: %w for %s (%s)", automation, step, ErrAuthentication, redacted, strings.TrimSpace(err.Error()))
+		return fmt.Errorf("automation %s: %s: %w for %s (%s)", automation, step, ErrAuthentication, redacted, refusal(redacted, err))
 	case errors.Is(err, ErrUnknownHostKey):
 		return fmt.Errorf("automation %s: %s %s: %w", automation, step, redacted, err)
 	case errors.Is(err, transport.ErrRepositoryNotFound):
 		return fmt.Errorf("automation %s: %s %s: repository not found: %w", automation, step, redacted, err)
 	}
-	return fmt.Errorf("automation %s: %s %s: %w", automation, step, redacted, err)
+	return fmt.Errorf("automation %s: %s %s: %w", automation, step, redacted, withServerText(err))
 }
 
 // fetchPushBranch makes sure the commit old at the tip of the push branch is in the clone,

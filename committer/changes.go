@@ -51,6 +51,18 @@ func changedFilesStat(repo *git.Repository, root, scope string, commit plumbing.
 		}
 	}
 
+	// Git sees nothing beyond a symbolic link: when a directory above the scope is a link
+	// (or not a directory), the worktree holds nothing under the scope, and nothing is
+	// read through the link, which may point out of the repository.
+	if !realDirs(root, path.Dir(scope)) {
+		var changes []fileChange
+		for p := range tracked {
+			changes = append(changes, fileChange{Path: p, Deleted: true})
+		}
+		sort.Slice(changes, func(i, j int) bool { return changes[i].Path < changes[j].Path })
+		return changes, nil
+	}
+
 	patterns := readIgnoreFile(filepath.Join(root, ".git", "info", "exclude"), nil)
 	// .gitignore files above the scope apply to it too.
 	if scope != "." {
@@ -153,8 +165,26 @@ func trackedFiles(repo *git.Repository, scope string, commit plumbing.Hash) (map
 	submodules := map[string]bool{}
 	prefix := ""
 	if scope != "." {
-		e, err := tree.FindEntry(scope)
-		if errors.Is(err, object.ErrEntryNotFound) || errors.Is(err, object.ErrDirectoryNotFound) {
+		// Look the scope up one directory at a time: a link, file or submodule above it
+		// means git tracks nothing under it.
+		dir, name := path.Split(scope)
+		for _, d := range strings.Split(strings.TrimSuffix(dir, "/"), "/") {
+			if d == "" {
+				break
+			}
+			e, err := tree.FindEntry(d)
+			if errors.Is(err, object.ErrEntryNotFound) || err == nil && e.Mode != filemode.Dir {
+				return files, submodules, nil
+			}
+			if err != nil {
+				return nil, nil, err
+			}
+			if tree, err = object.GetTree(repo.Storer, e.Hash); err != nil {
+				return nil, nil, err
+			}
+		}
+		e, err := tree.FindEntry(name)
+		if errors.Is(err, object.ErrEntryNotFound) {
 			return files, submodules, nil
 		}
 		if err != nil {
@@ -162,7 +192,7 @@ func trackedFiles(repo *git.Repository, scope string, commit plumbing.Hash) (map
 		}
 		switch e.Mode {
 		case filemode.Dir:
-			if tree, err = tree.Tree(scope); err != nil {
+			if tree, err = object.GetTree(repo.Storer, e.Hash); err != nil {
 				return nil, nil, err
 			}
 			prefix = scope + "/"
@@ -288,8 +318,29 @@ func sameMode(tracked, worktree filemode.FileMode) bool {
 	return tracked == worktree
 }
 
-// readIgnoreFile parses a .gitignore-style file; a missing file has no patterns.
+// realDirs reports whether every component of dir (slash-separated, relative to root; "."
+// for root itself) is a directory and not a symbolic link.
+func realDirs(root, dir string) bool {
+	if dir == "." {
+		return true
+	}
+	cur := root
+	for _, name := range strings.Split(dir, "/") {
+		cur = filepath.Join(cur, name)
+		fi, err := os.Lstat(cur)
+		if err != nil || !fi.IsDir() {
+			return false
+		}
+	}
+	return true
+}
+
+// readIgnoreFile parses a .gitignore-style file; a missing file has no patterns. Like git, it
+// does not follow a .gitignore that is a symbolic link: that could read any file of the host.
 func readIgnoreFile(p string, domain []string) []gitignore.Pattern {
+	if fi, err := os.Lstat(p); err != nil || !fi.Mode().IsRegular() {
+		return nil
+	}
 	b, err := os.ReadFile(p)
 	if err != nil {
 		return nil

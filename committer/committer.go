@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"sync"
 	"text/template"
 	"time"
@@ -55,11 +56,16 @@ func New(opts Options) (*Committer, error) {
 	if opts.Dir == "" {
 		return nil, fmt.Errorf("committer: no cache directory: %w", ErrInvalidRequest)
 	}
-	if err := os.MkdirAll(opts.Dir, 0o700); err != nil {
+	// The clones' file systems need an absolute root.
+	dir, err := filepath.Abs(opts.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("resolving clone cache %s: %w", opts.Dir, err)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating clone cache %s: %w", opts.Dir, err)
 	}
 	c := &Committer{
-		dir:     opts.Dir,
+		dir:     dir,
 		depth:   opts.Depth,
 		backoff: opts.RetryBackoff,
 		log:     opts.Logger,
@@ -100,7 +106,7 @@ func (c *Committer) Run(ctx context.Context, req Request) (Result, error) {
 	if err != nil {
 		return Result{}, scrub(fmt.Errorf("automation %s: %w", req.Automation, err), rem.secrets)
 	}
-	unlock, err := c.lock(ctx, rem.redacted)
+	unlock, err := c.lock(ctx, rem.key)
 	if err != nil {
 		return Result{}, fmt.Errorf("automation %s: waiting for %s: %w", req.Automation, rem.redacted, err)
 	}
@@ -177,7 +183,7 @@ func (c *Committer) run(ctx context.Context, req *Request, rem *remote, tmpl *te
 				req.Automation, rem.redacted, ErrPushRejected, attempt, rej.err)
 		}
 		c.log.InfoContext(ctx, "push rejected, retrying on the new head",
-			"automation", req.Automation.String(), "remote", rem.redacted, "attempt", attempt, "reason", rej.err.Error())
+			"automation", req.Automation.String(), "remote", rem.redacted, "attempt", attempt, "reason", scrub(rej.err, rem.secrets).Error())
 	}
 }
 
@@ -252,6 +258,16 @@ func (j *job) attempt(ctx context.Context, res *Result) error {
 	msg, err := renderMessage(j.tmpl, TemplateData{AutomationObject: req.Automation, Changed: changed, Values: req.Values})
 	if err != nil {
 		return err
+	}
+	msg = rem.redactText(msg)
+	if req.Check != nil {
+		files := make([]string, len(changes))
+		for i, ch := range changes {
+			files[i] = ch.Path
+		}
+		if err := req.Check(Result{Changed: changed, Message: msg, Files: files}); err != nil {
+			return err
+		}
 	}
 	target := req.Branch
 	if req.PushBranch != "" {

@@ -305,13 +305,14 @@ func TestRunWrongPassword(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := c.Run(context.Background(), tc.req())
+			req := tc.req()
+			_, err := c.Run(context.Background(), req)
 			if !errors.Is(err, committer.ErrAuthentication) {
 				t.Fatalf("Run error = %v, want ErrAuthentication", err)
 			}
 			msg := err.Error()
 			t.Logf("error: %s", msg)
-			if want := "authentication failed for " + f.url; !strings.Contains(msg, want) {
+			if want := "authentication failed for " + committer.RedactURL(req.URL); !strings.Contains(msg, want) {
 				t.Errorf("error %q does not contain %q", msg, want)
 			}
 			if strings.Contains(msg, "\n") {

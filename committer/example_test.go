@@ -14,7 +14,7 @@ func ExampleRedactURL() {
 	fmt.Println(committer.RedactURL("https://bot:ghp_secret@github.com/acme/fleet.git"))
 	fmt.Println(committer.RedactURL("git@github.com:acme/fleet.git"))
 	// Output:
-	// https://github.com/acme/fleet.git
+	// https://REDACTED@github.com/acme/fleet.git
 	// git@github.com:acme/fleet.git
 }
 

@@ -5,11 +5,18 @@ import (
 	"strings"
 	"text/template"
 
-	"github.com/Masterminds/sprig/v3"
+	"github.com/tagflow/tagflow/internal/tmpl"
 )
 
 // DefaultMessageTemplate is the commit message used when a Request has none.
 const DefaultMessageTemplate = `Update from image update automation{{ with .AutomationObject.Name }} {{ . }}{{ end }}`
+
+// MaxMessageSize is the longest commit message a template may render: a longer one is an
+// error (ErrTemplate), and nothing is committed.
+const MaxMessageSize = tmpl.DefaultOutput
+
+// messageField names the commit message template in errors, by its field in the API.
+const messageField = "spec.git.commit.messageTemplate"
 
 // TemplateData is what a commit message template sees. The field names are Flux's, so
 // templates written for Flux's ImageUpdateAutomation keep working.
@@ -19,27 +26,28 @@ type TemplateData struct {
 	Values           map[string]string
 }
 
-// parseMessageTemplate parses text with sprig's hermetic function map.
+// parseMessageTemplate parses text with sprig's hermetic functions (see internal/tmpl for
+// the few left out, and the limits of a render).
 func parseMessageTemplate(automation AutomationObject, text string) (*template.Template, error) {
 	if strings.TrimSpace(text) == "" {
 		text = DefaultMessageTemplate
 	}
-	t, err := template.New("commit message").Funcs(sprig.HermeticTxtFuncMap()).Option("missingkey=default").Parse(text)
+	t, err := tmpl.Parse("commit message", text, "missingkey=default")
 	if err != nil {
-		return nil, fmt.Errorf("automation %s: parsing commit message template: %w: %w", automation, err, ErrTemplate)
+		return nil, fmt.Errorf("automation %s: parsing %s: %w: %w", automation, messageField, err, ErrTemplate)
 	}
 	return t, nil
 }
 
-// renderMessage executes t with data. An empty result is an error: git needs a message.
+// renderMessage executes t with data, within tmpl's limits and MaxMessageSize. An empty
+// result is an error: git needs a message.
 func renderMessage(t *template.Template, data TemplateData) (string, error) {
-	var b strings.Builder
-	if err := t.Execute(&b, data); err != nil {
-		return "", fmt.Errorf("automation %s: executing commit message template: %w: %w", data.AutomationObject, err, ErrTemplate)
+	msg, err := tmpl.Execute(t, data, messageField, tmpl.Limits{Output: MaxMessageSize})
+	if err != nil {
+		return "", fmt.Errorf("automation %s: %w: %w", data.AutomationObject, err, ErrTemplate)
 	}
-	msg := b.String()
 	if strings.TrimSpace(msg) == "" {
-		return "", fmt.Errorf("automation %s: commit message template rendered an empty message: %w", data.AutomationObject, ErrTemplate)
+		return "", fmt.Errorf("automation %s: %s rendered an empty message: %w", data.AutomationObject, messageField, ErrTemplate)
 	}
 	return msg, nil
 }

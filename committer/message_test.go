@@ -2,6 +2,7 @@ package committer
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -40,5 +41,32 @@ func TestRenderMessage(t *testing.T) {
 				t.Errorf("message (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestRenderMessageLimits: a message template is bounded (internal/tmpl): past a limit,
+// the error names the automation and the field, and wraps ErrTemplate.
+func TestRenderMessageLimits(t *testing.T) {
+	data := TemplateData{AutomationObject: AutomationObject{Namespace: "shop", Name: "web"}}
+	for _, tc := range []struct{ name, tmpl, want string }{
+		{"over 64 KiB", `{{ range until 2000 }}{{ range until 2000 }}xxxxxxxxxx{{ end }}{{ end }}`,
+			"automation shop/web: spec.git.commit.messageTemplate renders more than 64 KiB: commit message template failed"},
+		{"one byte over", `{{ repeat 65537 "x" }}`,
+			"automation shop/web: spec.git.commit.messageTemplate renders more than 64 KiB: commit message template failed"},
+		{"endless work", `{{ range until 20000 }}{{ range until 20000 }}{{ end }}{{ end }}x`,
+			"automation shop/web: spec.git.commit.messageTemplate takes "}, // 1,000,000 steps, or 5 s on a slow machine
+		{"slow function", `{{ genPrivateKey "rsa" }}`,
+			`automation shop/web: parsing spec.git.commit.messageTemplate: template: commit message:1: function "genPrivateKey" not defined: commit message template failed`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := RenderMessage(tc.tmpl, data)
+			if !errors.Is(err, ErrTemplate) || !strings.HasPrefix(err.Error(), tc.want) {
+				t.Errorf("RenderMessage error = %v, want %q", err, tc.want)
+			}
+		})
+	}
+	msg, err := RenderMessage(`{{ repeat 65536 "x" }}`, data)
+	if err != nil || len(msg) != MaxMessageSize {
+		t.Errorf("a message of exactly %d bytes: %d bytes, %v", MaxMessageSize, len(msg), err)
 	}
 }

@@ -42,7 +42,7 @@ func (c *Committer) Plan(ctx context.Context, req Request) (PlanResult, error) {
 	if err != nil {
 		return PlanResult{}, scrub(err, rem.secretsOrNil())
 	}
-	unlock, err := c.lock(ctx, rem.redacted)
+	unlock, err := c.lock(ctx, rem.key)
 	if err != nil {
 		return PlanResult{}, fmt.Errorf("automation %s: waiting for %s: %w", req.Automation, rem.redacted, err)
 	}
@@ -109,6 +109,6 @@ func (c *Committer) plan(ctx context.Context, req *Request, rem *remote, tmpl *t
 	if err != nil {
 		return res, err
 	}
-	res.Message = msg
+	res.Message = rem.redactText(msg)
 	return res, nil
 }

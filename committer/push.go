@@ -9,6 +9,8 @@ import (
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/transport"
+	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 )
 
 // rejectedError is a push the remote refused because the target moved since it was read;
@@ -96,3 +98,51 @@ func isRejection(err error) bool {
 	}
 	return false
 }
+
+// refusal describes a refused request of a remote (transport.ErrAuthenticationRequired or
+// ErrAuthorizationFailed) for a message: over HTTP the status, then the server's own words,
+// which are often the only clue ("HTTP 403 Forbidden: Service not enabled:
+// 'receive-pack'"). The text is not redacted here: Run redacts and bounds its errors as a
+// whole.
+func refusal(redactedURL string, err error) string {
+	status, sentinel := "HTTP 401 Unauthorized", transport.ErrAuthenticationRequired
+	if !errors.Is(err, sentinel) {
+		status, sentinel = "HTTP 403 Forbidden", transport.ErrAuthorizationFailed
+	}
+	text := strings.TrimSpace(err.Error())
+	if rest, ok := strings.CutPrefix(text, sentinel.Error()); ok {
+		text = strings.TrimSpace(strings.TrimPrefix(rest, ":"))
+	}
+	if !strings.HasPrefix(redactedURL, "http://") && !strings.HasPrefix(redactedURL, "https://") {
+		if text == "" {
+			return sentinel.Error()
+		}
+		return sentinel.Error() + ": " + text
+	}
+	if text == "" {
+		return status + ", the server gave no reason"
+	}
+	return status + ": " + text
+}
+
+// withServerText adds the body of an unexpected HTTP answer (a 500, a proxy's 502) to err's
+// message: go-git keeps it in the error but leaves it out of the message.
+func withServerText(err error) error {
+	var ue *plumbing.UnexpectedError
+	if !errors.As(err, &ue) {
+		return err
+	}
+	he, ok := ue.Err.(*githttp.Err)
+	if !ok || strings.TrimSpace(he.Reason) == "" {
+		return err
+	}
+	return &serverTextError{err: err, text: strings.TrimSpace(he.Reason)}
+}
+
+type serverTextError struct {
+	err  error
+	text string
+}
+
+func (e *serverTextError) Error() string { return e.err.Error() + ": " + e.text }
+func (e *serverTextError) Unwrap() error { return e.err }

@@ -3,20 +3,30 @@ package committer
 import (
 	"net/url"
 	"strings"
+
+	"github.com/tagflow/tagflow/internal/redact"
 )
 
-// RedactURL returns rawURL fit for an error message or a log line: the user information
-// (user name, password or token) of a URL is removed, and so are its query and fragment,
-// which sometimes carry tokens. An scp-like SSH address (git@host:org/repo.git) keeps its
-// user name, which is not a secret. A string that does not parse as a URL is cut down to
-// what follows the last "@" of its authority, so nothing that looks like a credential
-// survives.
-func RedactURL(rawURL string) string {
-	// Redacting can expose a new shape (a cut string may parse as a URL); repeat until
+// RedactURL returns rawURL fit for an error message or a log line: user information that
+// may hold a credential (a password, or a token as the user name of an https URL) becomes
+// "REDACTED", and the query and fragment, which sometimes carry tokens, are dropped:
+// https://bot:ghp_x@github.com/acme/fleet.git becomes
+// https://REDACTED@github.com/acme/fleet.git. The bare user name of an ssh:// or
+// scp-like address (git@host:org/repo.git) is part of the address and stays. It is
+// tagflow's one URL redaction (internal/redact.URL).
+func RedactURL(rawURL string) string { return redact.URL(rawURL) }
+
+// cloneKey names the clone directory and the lock of a remote: the URL without user
+// information, query and fragment. It must not change between releases, or every existing
+// clone would be left behind and cloned again, so it keeps the form RedactURL had before
+// the marker: user information dropped (also a bare ssh user name), text otherwise as
+// given.
+func cloneKey(rawURL string) string {
+	// Cutting can expose a new shape (a cut string may parse as a URL); repeat until
 	// nothing changes so that the result is stable.
 	s := rawURL
 	for range 8 {
-		next := redactOnce(s)
+		next := cloneKeyOnce(s)
 		if next == s {
 			break
 		}
@@ -25,7 +35,7 @@ func RedactURL(rawURL string) string {
 	return s
 }
 
-func redactOnce(rawURL string) string {
+func cloneKeyOnce(rawURL string) string {
 	if isSCPLike(rawURL) {
 		head := rawURL
 		if i := strings.Index(rawURL, "/"); i >= 0 {
@@ -38,10 +48,10 @@ func redactOnce(rawURL string) string {
 	}
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return redactUnparsed(rawURL)
+		return cutUserinfo(rawURL)
 	}
 	if u.User == nil && u.RawQuery == "" && !u.ForceQuery && u.Fragment == "" && !strings.Contains(rawURL, "#") {
-		return rawURL // nothing to hide; keep the text exactly as given
+		return rawURL // nothing to drop; keep the text exactly as given
 	}
 	u.User = nil
 	u.RawQuery = ""
@@ -50,13 +60,13 @@ func redactOnce(rawURL string) string {
 	u.RawFragment = ""
 	s := u.String()
 	if strings.Contains(s, "@") && u.Opaque != "" {
-		return redactUnparsed(s)
+		return cutUserinfo(s)
 	}
 	return s
 }
 
-// redactUnparsed removes everything up to the last "@" of the authority of s.
-func redactUnparsed(s string) string {
+// cutUserinfo removes everything up to the last "@" of the authority of s.
+func cutUserinfo(s string) string {
 	scheme, rest, ok := strings.Cut(s, "://")
 	if !ok {
 		if i := strings.LastIndex(s, "@"); i >= 0 {

@@ -106,6 +106,11 @@ type Request struct {
 	MessageTemplate string
 	// Values are .Values in the template.
 	Values map[string]string
+	// Check, when set, is called with the change — Changed, Message and Files of the
+	// Result — after the message is rendered and before anything is committed or pushed.
+	// An error from it stops the run with nothing pushed (an automation renders its pull
+	// request's title and body there, so a bad template pushes no branch).
+	Check func(Result) error
 
 	Signing Signing
 }

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"testing"
+	"time"
 )
 
 // benchTags returns n tags shaped like a busy repository: 70% CI builds
@@ -131,5 +132,28 @@ func TestLatestAllocationBudget(t *testing.T) {
 	t.Logf("%.1f bytes allocated per tag", perTag)
 	if perTag >= 200 {
 		t.Errorf("Latest allocated %.1f bytes per tag, budget is 200", perTag)
+	}
+}
+
+// BenchmarkSelectMinAge: a minAge policy over 100,000 release tags, half of them too young,
+// so every matched tag is ranked twice (once among the old enough, once among all, to name
+// the tag waited for). Compare with minAge 0 in the same run.
+func BenchmarkSelectMinAge(b *testing.B) {
+	tags := releaseTags(100_000)
+	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	seen := make(map[string]time.Time, len(tags))
+	for i, tag := range tags {
+		seen[tag] = now.Add(-time.Duration(i%2) * 48 * time.Hour) // odd ones are old enough
+	}
+	facts := fakeFacts{firstSeen: seen}
+	for _, minAge := range []time.Duration{0, 24 * time.Hour} {
+		p := must(New(Spec{SemVer: ">=1.0.0", MinAge: minAge}))
+		b.Run("minAge="+minAge.String(), func(b *testing.B) {
+			for b.Loop() {
+				if _, err := p.Select(tags, Inputs{Facts: facts, Now: now}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -37,6 +37,11 @@
 //
 // Only tags first seen (Facts.FirstSeen) at least MinAge before Inputs.Now pass. A tag whose
 // first-seen time is unknown counts as just seen, so it is left out until it is recorded.
+// When minAge holds back the tag that would otherwise win, Result.Waiting names it and when
+// it becomes eligible; when minAge alone leaves no winner, Select fails with a *WaitingError
+// (ErrWaiting), a state to wait out, not ErrNoMatch. Facts that implement AppearedBy can
+// vouch that a tag is older than its first-seen time (it was in the registry before tagflow
+// first looked); they are asked only about the tag that would win without minAge.
 //
 // # Hold
 //

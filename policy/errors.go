@@ -15,6 +15,11 @@ var (
 	// says what the policy was and how many tags passed each stage.
 	ErrNoMatch = errors.New("no tag matches")
 
+	// ErrWaiting is matched by the *WaitingError Select returns when minAge alone leaves no
+	// winner: tags would match, but none is old enough yet. It is a state to wait out, not a
+	// failure.
+	ErrWaiting = errors.New("no tag is old enough yet")
+
 	// ErrHeldTagMissing is wrapped by Select and Latest when an active hold pins a tag that is
 	// not in the tag set.
 	ErrHeldTagMissing = errors.New("held tag is missing")
@@ -75,3 +80,20 @@ func oneLine(s string) string {
 	}
 	return strings.NewReplacer("\r", `\r`, "\n", `\n`).Replace(s)
 }
+
+// WaitingError is returned by Select when minAge alone leaves no winner. It matches
+// ErrWaiting.
+type WaitingError struct {
+	// Policy describes the ordering, e.g. `semver range "^1.0"`.
+	Policy string
+	Waiting
+}
+
+// Error is one line, e.g. `no tag is old enough yet for semver range "^1.0": 1.4.0 eligible
+// at 2026-12-02 15:42:00 UTC (minAge 1h0m0s)`.
+func (e *WaitingError) Error() string {
+	return fmt.Sprintf("%s for %s: %s", ErrWaiting, e.Policy, e.Waiting.String())
+}
+
+// Is makes errors.Is(err, ErrWaiting) true.
+func (e *WaitingError) Is(target error) bool { return target == ErrWaiting }

@@ -70,6 +70,39 @@ type Result struct {
 	// WithoutHold is, when Held, the tag the policy would pick without the hold; empty if
 	// none would match.
 	WithoutHold string
+	// Waiting is set when minAge holds back a tag the ordering ranks above Tag (or when
+	// minAge alone leaves no winner: Select then fails with a *WaitingError). Nil otherwise.
+	Waiting *Waiting
+}
+
+// Waiting describes what minAge holds back: the tag that would win without minAge and when
+// it becomes eligible, and the earliest time any held-back tag becomes eligible (the time to
+// evaluate again).
+type Waiting struct {
+	// Tag is the tag the policy would pick without minAge.
+	Tag string
+	// EligibleAt is when Tag passes minAge: its first-seen time plus minAge.
+	EligibleAt time.Time
+	// Next is the earliest time any tag held back by minAge passes it (≤ EligibleAt).
+	Next time.Time
+	// MinAge is the policy's minAge, for messages.
+	MinAge time.Duration
+}
+
+// String is e.g. "1.4.0 eligible at 2026-12-02 15:42 UTC (minAge 1h0m0s)".
+func (w *Waiting) String() string {
+	return fmt.Sprintf("%s eligible at %s (minAge %s)", w.Tag, w.EligibleAt.UTC().Format("2006-01-02 15:04:05 UTC"), w.MinAge)
+}
+
+// AppearedBy is implemented by Facts that can bound when a tag appeared in the registry
+// from above, for tags that were already there when tagflow first looked (their first-seen
+// time is only when tagflow arrived). Select asks it only for the tag that would win without
+// minAge, and only when that tag's first-seen time is too recent: so a source that must
+// fetch the answer (an image's creation time) fetches it for one tag per evaluation.
+type AppearedBy interface {
+	// AppearedBy reports a time by which tag had appeared, and false when nothing better
+	// than its first-seen time is known.
+	AppearedBy(tag string) (time.Time, bool)
 }
 
 // ranker keeps the best tag offered so far under one ordering.
@@ -207,6 +240,14 @@ func (p *Policy) Select(tags []string, in Inputs) (Result, error) {
 	heldFound := false
 
 	r := p.newRanker(in.Facts)
+	// With minAge, the tags too young to pass are offered to young instead, which finds the
+	// best of them: when it beats the winner among the old enough, the result says what is
+	// waited for (Waiting). Each tag is ranked once.
+	var young ranker
+	var next time.Time // earliest time a held-back tag passes minAge
+	if p.minAge > 0 {
+		young = p.newRanker(in.Facts)
+	}
 	res := Result{Considered: len(tags)}
 	var sc scratch
 	for _, tag := range tags {
@@ -218,9 +259,12 @@ func (p *Policy) Select(tags []string, in Inputs) (Result, error) {
 			continue
 		}
 		res.Matched++
-		if p.minAge > 0 {
-			seen, ok := in.Facts.FirstSeen(tag)
-			if !ok || seen.Add(p.minAge).After(now) {
+		if young != nil {
+			if at, isYoung := p.eligibleAt(in.Facts, tag, now); isYoung {
+				if next.IsZero() || at.Before(next) {
+					next = at
+				}
+				young.offer(tag, value)
 				continue
 			}
 		}
@@ -229,6 +273,34 @@ func (p *Policy) Select(tags []string, in Inputs) (Result, error) {
 	}
 	res.Ranked = r.count()
 	winner, found := r.winner()
+	ranked := res.Ranked // of all matched tags, old enough or not
+	if young != nil {
+		ranked += young.count()
+		if found {
+			// Let the winner compete with the young: if it still wins, nothing is waited for.
+			value, _ := p.filter.apply(winner, &sc)
+			young.offer(winner, value)
+		}
+		if best, ok := young.winner(); ok && best != winner {
+			// best is held back by minAge. A tag that was already in the registry when
+			// tagflow first looked may be older than its first-seen time says.
+			at, _ := p.eligibleAt(in.Facts, best, now)
+			if ab, ok := in.Facts.(AppearedBy); ok {
+				if t, ok := ab.AppearedBy(best); ok && t.Add(p.minAge).Before(at) {
+					at = t.Add(p.minAge)
+				}
+			}
+			if !at.After(now) {
+				winner, found = best, true
+				res.Aged++
+			} else {
+				if at.Before(next) {
+					next = at
+				}
+				res.Waiting = &Waiting{Tag: best, EligibleAt: at, Next: next, MinAge: p.minAge}
+			}
+		}
+	}
 
 	if holding {
 		if !heldFound {
@@ -238,10 +310,26 @@ func (p *Policy) Select(tags []string, in Inputs) (Result, error) {
 		return res, nil
 	}
 	if !found {
-		return res, p.noMatch(res)
+		if res.Waiting != nil {
+			return res, &WaitingError{Policy: p.ordering(), Waiting: *res.Waiting}
+		}
+		// Nothing would win even without minAge: the stages before the ordering and the
+		// ordering itself removed every tag, so the message counts those.
+		return res, p.noMatch(res, ranked)
 	}
 	res.Tag = winner
 	return res, nil
+}
+
+// eligibleAt returns when tag passes minAge, and whether that is still to come (after now).
+// A tag whose first-seen time is unknown counts as first seen now.
+func (p *Policy) eligibleAt(facts Facts, tag string, now time.Time) (time.Time, bool) {
+	seen, ok := facts.FirstSeen(tag)
+	if !ok {
+		seen = now
+	}
+	at := seen.Add(p.minAge)
+	return at, at.After(now)
 }
 
 func (p *Policy) newRanker(facts Facts) ranker {
@@ -257,26 +345,28 @@ func (p *Policy) newRanker(facts Facts) ranker {
 	}
 }
 
-// noMatch builds the ErrNoMatch error: the ordering, then the count at each stage in use.
-func (p *Policy) noMatch(res Result) error {
+// noMatch builds the ErrNoMatch error: the ordering, then the count after each stage that
+// ran, up to the one that removed the last tag. minAge is not among the stages: when only
+// minAge stands between a tag and winning, Select reports a *WaitingError instead. ranked is
+// how many matched tags the ordering could place.
+func (p *Policy) noMatch(res Result, ranked int) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s (considered %d %s", p.ordering(), res.Considered, plural(res.Considered, "tag", "tags"))
 	if p.filterSpec != nil {
 		fmt.Fprintf(&b, ", %d matched the filter", res.Matched)
 	}
-	if p.minAge > 0 {
-		fmt.Fprintf(&b, ", %d passed minAge %s", res.Aged, p.minAge)
-	}
-	switch p.order {
-	case orderSemVer:
-		fmt.Fprintf(&b, ", %d %s semver", res.Ranked, plural(res.Ranked, "was", "were"))
-		if res.Ranked > 0 {
-			b.WriteString(", none in range")
+	if res.Considered > 0 && (p.filterSpec == nil || res.Matched > 0) {
+		switch p.order {
+		case orderSemVer:
+			fmt.Fprintf(&b, ", %d %s semver", ranked, plural(ranked, "was", "were"))
+			if ranked > 0 {
+				b.WriteString(", none in range")
+			}
+		case orderNumerical:
+			fmt.Fprintf(&b, ", %d %s", ranked, plural(ranked, "was a number", "were numbers"))
+		case orderNewestBuild:
+			fmt.Fprintf(&b, ", %d had a known creation time", ranked)
 		}
-	case orderNumerical:
-		fmt.Fprintf(&b, ", %d %s", res.Ranked, plural(res.Ranked, "was a number", "were numbers"))
-	case orderNewestBuild:
-		fmt.Fprintf(&b, ", %d had a known creation time", res.Ranked)
 	}
 	b.WriteString(")")
 	return fmt.Errorf("%w %s", ErrNoMatch, oneLine(b.String()))

@@ -315,7 +315,9 @@ func TestMinAge(t *testing.T) {
 		{name: "longer minAge", spec: Spec{SemVer: "^1.0", MinAge: 48 * time.Hour}, facts: facts, tags: tags, want: "1.0.0"},
 		{name: "short minAge still excludes unknown", spec: Spec{SemVer: "^1.0", MinAge: time.Nanosecond}, facts: facts, tags: tags, want: "1.2.0"},
 		{name: "nothing old enough", spec: Spec{SemVer: "^1.0", MinAge: 100 * time.Hour}, facts: facts, tags: tags,
-			wantErr: ErrNoMatch, errText: `no tag matches semver range "^1.0" (considered 5 tags, 0 passed minAge 100h0m0s, 0 were semver)`},
+			wantErr: ErrWaiting, errText: `no tag is old enough yet for semver range "^1.0": 1.4.0 eligible at 2026-03-05 16:00:00 UTC (minAge 100h0m0s)`},
+		{name: "nothing in range, some too new", spec: Spec{SemVer: "^2.0", MinAge: 100 * time.Hour}, facts: facts, tags: tags,
+			wantErr: ErrNoMatch, errText: `no tag matches semver range "^2.0" (considered 5 tags, 5 were semver, none in range)`},
 		{name: "with alphabetical and filter", spec: Spec{Alphabetical: "asc", FilterTags: &Filter{Pattern: `^1\.[0-2]`}, MinAge: time.Hour},
 			facts: facts, tags: tags, want: "1.2.0"},
 	})
@@ -408,7 +410,8 @@ func TestSelectCounts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Result{Tag: "v1.5.0", Considered: 7, Matched: 5, Aged: 4, Ranked: 3}
+	want := Result{Tag: "v1.5.0", Considered: 7, Matched: 5, Aged: 4, Ranked: 3,
+		Waiting: &Waiting{Tag: "1.9.0", EligibleAt: now.Add(time.Hour), Next: now.Add(time.Hour), MinAge: time.Hour}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Select (-want +got):\n%s", diff)
 	}

@@ -17,6 +17,8 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+
+	"github.com/tagflow/tagflow/internal/bytesize"
 )
 
 // TagRecorder is what Refresh writes to; *store.DB implements it.
@@ -113,7 +115,7 @@ func listTags(ctx context.Context, p *prepared, repo Repository, exclude []*rege
 		var err error
 		next, err = listPage(ctx, client, p.ref, next, budget, keep)
 		if errors.Is(err, errTagListTooLarge) {
-			return nil, fmt.Errorf("%w: the answers exceed %s; set maxTags to read only the first tags", errTagListTooLarge, byteSize(limit))
+			return nil, fmt.Errorf("%w: the answers exceed %s; set maxTags to read only the first tags", errTagListTooLarge, bytesize.Format(limit))
 		}
 		if err != nil {
 			return nil, err
@@ -245,17 +247,6 @@ func (b *budgetReader) Read(p []byte) (int, error) {
 	n, err := b.r.Read(p)
 	b.left -= int64(n)
 	return n, err
-}
-
-// byteSize renders a byte count for a message: "64 MiB", "4 KiB", "1000 bytes".
-func byteSize(n int64) string {
-	switch {
-	case n >= 1<<20 && n%(1<<20) == 0:
-		return strconv.FormatInt(n>>20, 10) + " MiB"
-	case n >= 1<<10 && n%(1<<10) == 0:
-		return strconv.FormatInt(n>>10, 10) + " KiB"
-	}
-	return strconv.FormatInt(n, 10) + " bytes"
 }
 
 // decodeTagList reads one tag-list answer, {"name": "...", "tags": ["...", ...]}, token by

@@ -12,6 +12,8 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+
+	"github.com/tagflow/tagflow/internal/bytesize"
 )
 
 // Setter rewrites marked fields to a fixed set of values. It is safe for concurrent use.
@@ -286,9 +288,9 @@ func oversized(ctx context.Context, j job, f io.Reader, head []byte, size, limit
 		record(nil, []Warning{{File: j.rel, Message: fmt.Sprintf("cannot read: %v", cause(err))}}, nil)
 	case !marked:
 	case size >= 0:
-		record(nil, []Warning{{File: j.rel, Message: fmt.Sprintf("not updated: %d bytes, over the %s limit for a marked file", size, byteSize(limit))}}, nil)
+		record(nil, []Warning{{File: j.rel, Message: fmt.Sprintf("not updated: %d bytes, over the %s limit for a marked file", size, bytesize.Format(limit))}}, nil)
 	default:
-		record(nil, []Warning{{File: j.rel, Message: fmt.Sprintf("not updated: the file grew over the %s limit for a marked file while it was read", byteSize(limit))}}, nil)
+		record(nil, []Warning{{File: j.rel, Message: fmt.Sprintf("not updated: the file grew over the %s limit for a marked file while it was read", bytesize.Format(limit))}}, nil)
 	}
 }
 
@@ -320,17 +322,6 @@ func containsToken(ctx context.Context, r io.Reader, head []byte) (bool, error) 
 			n = copy(chunk, chunk[n-keep:n])
 		}
 	}
-}
-
-// byteSize renders a limit: "8 MiB", "64 KiB", "1000 bytes".
-func byteSize(n int64) string {
-	switch {
-	case n >= 1<<20 && n%(1<<20) == 0:
-		return fmt.Sprintf("%d MiB", n>>20)
-	case n >= 1<<10 && n%(1<<10) == 0:
-		return fmt.Sprintf("%d KiB", n>>10)
-	}
-	return fmt.Sprintf("%d bytes", n)
 }
 
 // readAll reads r into buf[:0], growing it as needed.

@@ -252,6 +252,15 @@ type tagReader struct {
 	tag  [MaxTagLen]byte
 }
 
+// oldest returns the earliest first-seen time of the record (read with times), or zeroTime
+// when it holds none.
+func (r *tagReader) oldest() int64 {
+	if len(r.times) == 0 {
+		return zeroTime
+	}
+	return slices.Min(r.times)
+}
+
 // newTagReader checks the framing and header of v. It allocates at most the distinct-times
 // table, whose length is bounded by the size of v.
 func newTagReader(key, v []byte, withTimes bool) (*tagReader, error) {
@@ -420,13 +429,17 @@ func (r *tagReader) decodeAll(withTimes bool) (*tagRecord, error) {
 // Scan record (scans bucket).
 //
 //	lastAttempt varint time, lastSuccess varint time, tagCount uvarint,
-//	lastError uvarint length + bytes
+//	lastError uvarint length + bytes, [firstSuccess varint time]
+//
+// firstSuccess was added after schema 1 was released: a record without it (written by an
+// older tagflow) decodes with firstSuccess = zeroTime.
 
 type scanRecord struct {
-	lastAttempt int64
-	lastSuccess int64
-	tagCount    uint64
-	lastError   string
+	lastAttempt  int64
+	lastSuccess  int64
+	tagCount     uint64
+	lastError    string
+	firstSuccess int64
 }
 
 func encodeScan(key, buf []byte, s scanRecord) []byte {
@@ -435,6 +448,7 @@ func encodeScan(key, buf []byte, s scanRecord) []byte {
 	buf = binary.AppendVarint(buf, s.lastSuccess)
 	buf = binary.AppendUvarint(buf, s.tagCount)
 	buf = appendString(buf, s.lastError)
+	buf = binary.AppendVarint(buf, s.firstSuccess)
 	return frame(key, buf)
 }
 
@@ -463,6 +477,12 @@ func parseScan(p []byte) (scanRecord, error) {
 	}
 	if s.lastError, p, err = readString(p, maxErrorLen); err != nil {
 		return s, err
+	}
+	s.firstSuccess = zeroTime
+	if len(p) != 0 {
+		if s.firstSuccess, p, err = varint(p); err != nil {
+			return s, err
+		}
 	}
 	if len(p) != 0 {
 		return s, fmt.Errorf("%d trailing bytes", len(p))

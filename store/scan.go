@@ -19,6 +19,11 @@ type ScanInfo struct {
 	TagCount int
 	// LastError is the error of the last scan; empty if it succeeded.
 	LastError string
+	// FirstSuccess is the time of the first successful scan (UTC): the tags first seen then
+	// were already in the registry when tagflow first looked, so their first-seen time says
+	// only that they are at least that old. Zero if there was none. For images scanned by a
+	// tagflow that did not record it, the earliest first-seen time of the tags held then.
+	FirstSuccess time.Time
 }
 
 // PutScanError records a failed scan of image at time at (zero means now): the attempt time
@@ -39,7 +44,7 @@ func (db *DB) PutScanError(image string, at time.Time, msg string) error {
 	key := []byte(image)
 	err = db.batch(func(tx *bolt.Tx) error {
 		scans := tx.Bucket(bucketScans)
-		s := scanRecord{lastSuccess: zeroTime}
+		s := scanRecord{lastSuccess: zeroTime, firstSuccess: zeroTime}
 		if v := scans.Get(key); v != nil {
 			old, err := decodeScan(key, v)
 			if err != nil {
@@ -82,10 +87,11 @@ func (db *DB) ScanInfo(image string) (ScanInfo, error) {
 		return ScanInfo{}, fmt.Errorf("reading scan metadata of %s: %w", image, err)
 	}
 	return ScanInfo{
-		Image:       image,
-		LastAttempt: intToTime(s.lastAttempt),
-		LastSuccess: intToTime(s.lastSuccess),
-		TagCount:    int(s.tagCount),
-		LastError:   s.lastError,
+		Image:        image,
+		LastAttempt:  intToTime(s.lastAttempt),
+		LastSuccess:  intToTime(s.lastSuccess),
+		TagCount:     int(s.tagCount),
+		LastError:    s.lastError,
+		FirstSuccess: intToTime(s.firstSuccess),
 	}, nil
 }

@@ -105,7 +105,7 @@ func TestPutTagsAndRead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(ScanInfo{Image: nginx, LastAttempt: t3, LastSuccess: t3, TagCount: 4}, info); diff != "" {
+	if diff := cmp.Diff(ScanInfo{Image: nginx, LastAttempt: t3, LastSuccess: t3, TagCount: 4, FirstSuccess: t0}, info); diff != "" {
 		t.Errorf("ScanInfo (-want +got):\n%s", diff)
 	}
 }
@@ -176,7 +176,7 @@ func TestPutScanError(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(ScanInfo{Image: nginx, LastAttempt: t2, LastSuccess: t1, TagCount: 2, LastError: "401 Unauthorized"}, info); diff != "" {
+	if diff := cmp.Diff(ScanInfo{Image: nginx, LastAttempt: t2, LastSuccess: t1, TagCount: 2, LastError: "401 Unauthorized", FirstSuccess: t1}, info); diff != "" {
 		t.Errorf("ScanInfo after a failed scan (-want +got):\n%s", diff)
 	}
 	got, err := db.Tags(nginx)
@@ -193,7 +193,7 @@ func TestPutScanError(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(ScanInfo{Image: nginx, LastAttempt: t3, LastSuccess: t3, TagCount: 2}, info); diff != "" {
+	if diff := cmp.Diff(ScanInfo{Image: nginx, LastAttempt: t3, LastSuccess: t3, TagCount: 2, FirstSuccess: t1}, info); diff != "" {
 		t.Errorf("ScanInfo after a success (-want +got):\n%s", diff)
 	}
 

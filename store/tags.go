@@ -86,7 +86,17 @@ func (db *DB) PutTags(image string, tags []string, at time.Time) (changed bool, 
 				return err
 			}
 		}
-		s := scanRecord{lastAttempt: atN, lastSuccess: atN, tagCount: uint64(len(sorted))}
+		s := scanRecord{lastAttempt: atN, lastSuccess: atN, tagCount: uint64(len(sorted)), firstSuccess: atN}
+		if v := scans.Get(key); v != nil {
+			if prev, err := decodeScan(key, v); err == nil && prev.lastSuccess != zeroTime {
+				s.firstSuccess = prev.firstSuccess
+				if s.firstSuccess == zeroTime && old != nil {
+					// Written by a tagflow that did not record it: the oldest first-seen
+					// time is the best estimate.
+					s.firstSuccess = old.oldest()
+				}
+			}
+		}
 		return scans.Put(key, encodeScan(key, nil, s))
 	})
 	if err != nil {

@@ -8,18 +8,19 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"text/template"
 	"time"
 
 	"github.com/Masterminds/semver/v3"
-	"github.com/Masterminds/sprig/v3"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/robfig/cron/v3"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/tagflow/tagflow/internal/redact"
+	"github.com/tagflow/tagflow/internal/tmpl"
 )
 
 // Validate checks every field of the ImageRepository and returns a *ValidationError listing
@@ -238,9 +239,6 @@ var (
 	forges       = []string{string(ForgeGitHub), string(ForgeGitLab), string(ForgeGitea), string(ForgeForgejo)}
 	sourceKinds  = []string{GitRepositoryKind}
 	sourceGroup  = "source.toolkit.fluxcd.io"
-	// templateFuncs builds sprig's function map once; text/template copies it, so it is
-	// never written after that.
-	templateFuncs = sync.OnceValue(sprig.HermeticTxtFuncMap)
 )
 
 func validateImageUpdateAutomation(in *ImageUpdateAutomation) field.ErrorList {
@@ -482,13 +480,14 @@ func checkRefName(name string) string {
 	return ""
 }
 
-// validateTemplate checks that text parses as a Go template with sprig's functions, as the
-// committer renders it, and that it does not use Flux's removed .Updated field.
+// validateTemplate checks that text parses as a Go template with the functions the
+// renderer offers (sprig's hermetic ones less the slow ones), as the committer renders it,
+// and that it does not use Flux's removed .Updated field.
 func validateTemplate(text string, p *field.Path) field.ErrorList {
 	if text == "" {
 		return nil
 	}
-	if _, err := template.New(p.String()).Funcs(templateFuncs()).Parse(text); err != nil {
+	if _, err := template.New(p.String()).Funcs(tmpl.Funcs()).Parse(text); err != nil {
 		return field.ErrorList{field.Invalid(p, text, err.Error())}
 	}
 	if updatedRE.MatchString(text) {
@@ -504,7 +503,7 @@ func validateGitURL(raw string, p *field.Path) field.ErrorList {
 		return field.ErrorList{field.Required(p, "the Git repository's URL")}
 	}
 	if strings.ContainsAny(raw, " \t\n\x00") {
-		return field.ErrorList{field.Invalid(p, redactURL(raw), "must not contain spaces or control characters")}
+		return field.ErrorList{field.Invalid(p, redact.URL(raw), "must not contain spaces or control characters")}
 	}
 	if strings.HasPrefix(raw, "/") {
 		return nil
@@ -517,22 +516,22 @@ func validateGitURL(raw string, p *field.Path) field.ErrorList {
 			host, user = user, ""
 		}
 		if !ok || host == "" || pathPart == "" || strings.Contains(hostPart, "/") || strings.Contains(user, ":") {
-			return field.ErrorList{field.Invalid(p, redactURL(raw), "want an https://, ssh://, file:// URL or git@host:path")}
+			return field.ErrorList{field.Invalid(p, redact.URL(raw), "want an https://, ssh://, file:// URL or git@host:path")}
 		}
 		return nil
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return field.ErrorList{field.Invalid(p, redactURL(raw), "not a valid URL")}
+		return field.ErrorList{field.Invalid(p, redact.URL(raw), "not a valid URL")}
 	}
 	switch u.Scheme {
 	case "http", "https":
 		if u.User != nil {
-			return field.ErrorList{field.Invalid(p, redactURL(raw), "must not contain credentials; put them in the Secret named by secretRef")}
+			return field.ErrorList{field.Invalid(p, redact.URL(raw), "must not contain credentials; put them in the Secret named by secretRef")}
 		}
 	case "ssh", "git":
 		if _, hasPassword := u.User.Password(); hasPassword {
-			return field.ErrorList{field.Invalid(p, redactURL(raw), "must not contain a password; put credentials in the Secret named by secretRef")}
+			return field.ErrorList{field.Invalid(p, redact.URL(raw), "must not contain a password; put credentials in the Secret named by secretRef")}
 		}
 	case "file":
 		if u.Path == "" {
@@ -543,7 +542,7 @@ func validateGitURL(raw string, p *field.Path) field.ErrorList {
 		return field.ErrorList{field.NotSupported(p, u.Scheme+"://", []string{"https://", "http://", "ssh://", "git://", "file://"})}
 	}
 	if u.Host == "" {
-		return field.ErrorList{field.Invalid(p, redactURL(raw), "needs a host")}
+		return field.ErrorList{field.Invalid(p, redact.URL(raw), "needs a host")}
 	}
 	return nil
 }
@@ -552,37 +551,15 @@ func validateHTTPURL(raw string, p *field.Path) field.ErrorList {
 	u, err := url.Parse(raw)
 	switch {
 	case err != nil:
-		return field.ErrorList{field.Invalid(p, redactURL(raw), "not a valid URL")}
+		return field.ErrorList{field.Invalid(p, redact.URL(raw), "not a valid URL")}
 	case u.Scheme != "http" && u.Scheme != "https":
-		return field.ErrorList{field.Invalid(p, redactURL(raw), "must be an http:// or https:// URL")}
+		return field.ErrorList{field.Invalid(p, redact.URL(raw), "must be an http:// or https:// URL")}
 	case u.User != nil:
-		return field.ErrorList{field.Invalid(p, redactURL(raw), "must not contain credentials; put the token in the Secret named by secretRef")}
+		return field.ErrorList{field.Invalid(p, redact.URL(raw), "must not contain credentials; put the token in the Secret named by secretRef")}
 	case u.Host == "":
-		return field.ErrorList{field.Invalid(p, redactURL(raw), "needs a host")}
+		return field.ErrorList{field.Invalid(p, redact.URL(raw), "needs a host")}
 	}
 	return nil
-}
-
-// redactURL hides the userinfo of a URL, so an error never shows a credential.
-func redactURL(raw string) string {
-	if i := strings.Index(raw, "://"); i >= 0 {
-		rest := raw[i+3:]
-		if end := strings.IndexAny(rest, "/?#"); end >= 0 {
-			if at := strings.LastIndex(rest[:end], "@"); at >= 0 {
-				return raw[:i+3] + "***@" + rest[at+1:]
-			}
-			return raw
-		}
-		if at := strings.LastIndex(rest, "@"); at >= 0 {
-			return raw[:i+3] + "***@" + rest[at+1:]
-		}
-		return raw
-	}
-	// scp-like user@host:path keeps a user name only, and a user with a colon is hidden.
-	if at := strings.Index(raw, "@"); at >= 0 && strings.Contains(raw[:at], ":") {
-		return "***@" + raw[at+1:]
-	}
-	return raw
 }
 
 func validateImage(image string, p *field.Path) field.ErrorList {

@@ -319,6 +319,8 @@ func TestValidateImageUpdateAutomation(t *testing.T) {
 			[]string{"spec.git.commit.messageTemplate: Invalid value"}},
 		{"unknown template function", func(a *ImageUpdateAutomation) { a.Spec.GitSpec.Commit.MessageTemplate = "{{ nosuchfunc }}" },
 			[]string{"spec.git.commit.messageTemplate: Invalid value"}},
+		{"slow template function", func(a *ImageUpdateAutomation) { a.Spec.GitSpec.Commit.MessageTemplate = `{{ genPrivateKey "rsa" }}` },
+			[]string{"spec.git.commit.messageTemplate: Invalid value"}},
 		{"Flux v1beta2 .Updated", func(a *ImageUpdateAutomation) {
 			a.Spec.GitSpec.Commit.MessageTemplate = "{{ range .Updated.Images }}{{ . }}{{ end }}"
 		}, []string{"spec.git.commit.messageTemplate: Invalid value"}},

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/tagflow/tagflow/automation"
 )
 
 type planOptions struct {
@@ -48,6 +50,12 @@ func runPlan(ctx context.Context, stdout, stderr io.Writer, o planOptions) error
 	plan, err := rt.engine.Plan(ctx)
 	if err != nil {
 		return err
+	}
+	// Objects waiting for minAge are not failures; say what they wait for.
+	for _, o := range plan.Report.Objects {
+		if o.Reason == automation.ReasonWaiting {
+			fmt.Fprintf(stdout, "# waiting: %s\n", o.Message)
+		}
 	}
 	for _, a := range plan.Automations {
 		fmt.Fprintf(stdout, "# %s: %s branch %s at %s\n", a.ID, a.URL, a.Branch, shortSHA(a.Head))

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/tagflow/tagflow/internal/redact"
 )
 
 // Provider is the kind of forge.
@@ -125,7 +127,7 @@ type Client struct {
 	api      string
 	p        provider
 	rt       *retryTransport
-	secrets  []string
+	secrets  *redact.Secrets // the token and the App's private key
 }
 
 // New returns a Client for the repository of opts.RepoURL. It makes no request.
@@ -155,7 +157,7 @@ func New(opts Options) (*Client, error) {
 		repo = stripBasePath(repo, api, suffix)
 	}
 	if !strings.HasPrefix(api, "https://") && !strings.HasPrefix(api, "http://") {
-		return nil, fmt.Errorf("forge API URL %q: want https:// or http://: %w", redact(api), ErrInvalidOptions)
+		return nil, fmt.Errorf("forge API URL %q: want https:// or http://: %w", redact.URL(api), ErrInvalidOptions)
 	}
 	if opts.Token == "" && opts.GitHubApp == nil {
 		return nil, fmt.Errorf("no forge token for %s: %w", repo.Host, ErrInvalidOptions)
@@ -183,9 +185,11 @@ func New(opts Options) (*Client, error) {
 	rt := &retryTransport{base: base, maxWait: maxWait, timeout: timeout, now: time.Now, sleep: sleepCtx}
 	hc.Transport = rt
 	c := &Client{provider: opts.Provider, repo: repo, api: api, rt: rt}
-	if opts.Token != "" {
-		c.secrets = append(c.secrets, opts.Token)
+	secrets := []string{opts.Token}
+	if opts.GitHubApp != nil {
+		secrets = append(secrets, string(opts.GitHubApp.PrivateKey))
 	}
+	c.secrets = redact.New(secrets...)
 	switch opts.Provider {
 	case GitHub:
 		c.p, err = newGitHub(repo, api, opts.Token, opts.GitHubApp, hc)
@@ -304,31 +308,11 @@ func classify(err error) error {
 	return err
 }
 
-// scrub removes the token from err's message, keeping what it wraps.
+// scrub removes every form of the token and key from err's message (internal/redact),
+// makes it one line of at most 1 KiB and keeps what it wraps.
 func (c *Client) scrub(err error) error {
-	if err == nil {
-		return nil
-	}
-	msg := err.Error()
-	clean := msg
-	for _, s := range c.secrets {
-		if len(s) >= 4 {
-			clean = strings.ReplaceAll(clean, s, "[redacted]")
-		}
-	}
-	if clean == msg {
-		return err
-	}
-	return &scrubbed{msg: clean, err: err}
+	return c.secrets.Error(err)
 }
-
-type scrubbed struct {
-	msg string
-	err error
-}
-
-func (e *scrubbed) Error() string { return e.msg }
-func (e *scrubbed) Unwrap() error { return e.err }
 
 // maxBodyBytes bounds a pull request's body and comments (GitHub allows 65536 characters).
 const maxBodyBytes = 60000

@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+
+	"github.com/tagflow/tagflow/internal/redact"
 )
 
 // Repo is a repository on a forge, as named by its Git URL.
@@ -40,7 +42,7 @@ func ParseRepoURL(rawURL string) (Repo, error) {
 	case strings.Contains(rawURL, "://"):
 		u, err := url.Parse(rawURL)
 		if err != nil {
-			return r, fmt.Errorf("repository URL %q does not parse: %w", redact(rawURL), ErrInvalidOptions)
+			return r, fmt.Errorf("repository URL %q does not parse: %w", redact.URL(rawURL), ErrInvalidOptions)
 		}
 		switch u.Scheme {
 		case "https", "http":
@@ -48,13 +50,13 @@ func ParseRepoURL(rawURL string) (Repo, error) {
 		case "ssh", "git", "git+ssh", "ssh+git":
 			r.Scheme, r.Host = "https", u.Hostname()
 		default:
-			return r, fmt.Errorf("repository URL %q: scheme %q is not a forge's: %w", redact(rawURL), u.Scheme, ErrInvalidOptions)
+			return r, fmt.Errorf("repository URL %q: scheme %q is not a forge's: %w", redact.URL(rawURL), u.Scheme, ErrInvalidOptions)
 		}
 		p = u.Path
 	default:
 		m := scpLike.FindStringSubmatch(rawURL)
 		if m == nil {
-			return r, fmt.Errorf("repository URL %q is neither a URL nor host:path: %w", redact(rawURL), ErrInvalidOptions)
+			return r, fmt.Errorf("repository URL %q is neither a URL nor host:path: %w", redact.URL(rawURL), ErrInvalidOptions)
 		}
 		r.Scheme, r.Host, p = "https", m[1], m[2]
 	}
@@ -62,11 +64,11 @@ func ParseRepoURL(rawURL string) (Repo, error) {
 	p = strings.TrimSuffix(p, ".git")
 	p = strings.Trim(p, "/")
 	if r.Host == "" || strings.Count(p, "/") < 1 || strings.Contains(p, "//") || strings.ContainsAny(p, " \t\r\n?#") {
-		return r, fmt.Errorf("repository URL %q names no owner/repository: %w", redact(rawURL), ErrInvalidOptions)
+		return r, fmt.Errorf("repository URL %q names no owner/repository: %w", redact.URL(rawURL), ErrInvalidOptions)
 	}
 	for _, seg := range strings.Split(p, "/") {
 		if seg == "." || seg == ".." {
-			return r, fmt.Errorf("repository URL %q names no owner/repository: %w", redact(rawURL), ErrInvalidOptions)
+			return r, fmt.Errorf("repository URL %q names no owner/repository: %w", redact.URL(rawURL), ErrInvalidOptions)
 		}
 	}
 	r.Path = p
@@ -105,23 +107,4 @@ func stripBasePath(repo Repo, apiURL, suffix string) Repo {
 		repo.Path = rest
 	}
 	return repo
-}
-
-// redact drops user information from a URL for messages.
-func redact(rawURL string) string {
-	if i := strings.Index(rawURL, "://"); i >= 0 {
-		rest := rawURL[i+3:]
-		end := strings.IndexAny(rest, "/?#")
-		if end < 0 {
-			end = len(rest)
-		}
-		if at := strings.LastIndex(rest[:end], "@"); at >= 0 {
-			return rawURL[:i+3] + rest[at+1:]
-		}
-		return rawURL
-	}
-	if m := scpLike.FindStringSubmatch(rawURL); m != nil {
-		return m[1] + ":" + m[2]
-	}
-	return rawURL
 }

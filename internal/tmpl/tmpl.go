@@ -6,6 +6,8 @@ import (
 	"strings"
 	"text/template"
 	"time"
+
+	"github.com/tagflow/tagflow/internal/bytesize"
 )
 
 // Defaults of Limits.
@@ -168,12 +170,4 @@ func oneLine(s string) string {
 }
 
 // Size formats a byte count as the limits are documented: "64 KiB", "4 MiB", "100 bytes".
-func Size(n int) string {
-	switch {
-	case n >= 1<<20 && n%(1<<20) == 0:
-		return fmt.Sprintf("%d MiB", n>>20)
-	case n >= 1<<10 && n%(1<<10) == 0:
-		return fmt.Sprintf("%d KiB", n>>10)
-	}
-	return fmt.Sprintf("%d bytes", n)
-}
+func Size(n int) string { return bytesize.Format(int64(n)) }

@@ -1,0 +1,139 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// exitRecorder stands in for os.Exit.
+type exitRecorder struct{ code chan int }
+
+func (e exitRecorder) exit(code int) { e.code <- code }
+
+func TestExitAfterSignalWhenWorkDoesNotStop(t *testing.T) {
+	sigs := make(chan os.Signal, 2)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stderr lockedBuffer
+	rec := exitRecorder{code: make(chan int, 1)}
+	go exitAfterSignal(sigs, cancel, &stderr, time.Millisecond, rec.exit)
+	sigs <- syscall.SIGTERM
+	<-ctx.Done() // the command is told to stop at once
+	if code := <-rec.code; code != exitFailure {
+		t.Errorf("exit status %d, want %d", code, exitFailure)
+	}
+	if got, want := stderr.String(), "tagflow: still running 1ms after the signal (terminated); exiting without waiting for the work in progress\n"; got != want {
+		t.Errorf("stderr = %q, want %q", got, want)
+	}
+}
+
+func TestExitAtSecondSignal(t *testing.T) {
+	sigs := make(chan os.Signal, 2)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stderr lockedBuffer
+	rec := exitRecorder{code: make(chan int, 1)}
+	go exitAfterSignal(sigs, cancel, &stderr, time.Hour, rec.exit)
+	sigs <- os.Interrupt
+	<-ctx.Done()
+	sigs <- os.Interrupt
+	if code := <-rec.code; code != exitFailure {
+		t.Errorf("exit status %d, want %d", code, exitFailure)
+	}
+	if got, want := stderr.String(), "tagflow: second signal (interrupt); exiting without waiting for the work in progress\n"; got != want {
+		t.Errorf("stderr = %q, want %q", got, want)
+	}
+}
+
+// TestIntegrationSIGTERMWithHostileTemplate runs the built binary over an automation whose
+// commit message template is issue 12's 20000×20000 loop, against the real registry and
+// Git server: the run reports the template's error naming the automation and the field,
+// pushes nothing, and SIGTERM stops the process within the documented grace.
+func TestIntegrationSIGTERMWithHostileTemplate(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	e := newE2E(t)
+	start := e.head(t)
+	objects := filepath.Join(e.objects, "flux.yaml")
+	b, err := os.ReadFile(objects)
+	if err != nil {
+		t.Fatal(err)
+	}
+	from := strings.Index(string(b), "      messageTemplate: |")
+	to := strings.Index(string(b), "    push:")
+	if from < 0 || to < from {
+		t.Fatal("the test's objects have no messageTemplate to replace")
+	}
+	hostile := string(b[:from]) + "      messageTemplate: '{{ range until 20000 }}{{ range until 20000 }}xxxxxxxxxx{{ end }}{{ end }}'\n" + string(b[to:])
+	if err := os.WriteFile(objects, []byte(hostile), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	bin := filepath.Join(t.TempDir(), "tagflow")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	cmd := exec.Command(bin, "run", "-f", e.objects, "--secrets-dir", e.secrets, "--data-dir", e.dataDir)
+	var stdout bytes.Buffer
+	var stderr lockedBuffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var waitErr error
+	exited := make(chan struct{})
+	go func() { waitErr = cmd.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-exited
+	})
+
+	const want = "spec.git.commit.messageTemplate renders more than 64 KiB"
+	waitFor(t, "the automation to fail on its message template", func() bool {
+		select {
+		case <-exited:
+			t.Fatalf("tagflow run exited early (%v):\n%s", waitErr, stderr.String())
+		default:
+		}
+		return strings.Contains(stderr.String(), want)
+	})
+	failure := ""
+	for line := range strings.SplitSeq(stderr.String(), "\n") {
+		if strings.Contains(line, want) {
+			failure = line
+		}
+	}
+	if !strings.Contains(failure, "ImageUpdateAutomation/flux-system/fleet") {
+		t.Errorf("the failure does not name the automation: %s", failure)
+	}
+	if e.head(t) != start {
+		t.Error("the remote branch moved although the message template failed")
+	}
+
+	sent := time.Now()
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-exited:
+		var ee *exec.ExitError
+		if waitErr != nil && !errors.As(waitErr, &ee) {
+			t.Fatal(waitErr)
+		}
+		t.Logf("tagflow run exited %s after SIGTERM (status %v)", time.Since(sent).Round(time.Millisecond), waitErr)
+	case <-time.After(shutdownGrace + 30*time.Second):
+		t.Fatalf("tagflow run still running %s after SIGTERM:\n%s", shutdownGrace+30*time.Second, stderr.String())
+	}
+	if e.head(t) != start {
+		t.Error("the remote branch moved")
+	}
+}
