@@ -1,6 +1,7 @@
 package automation_test
 
 import (
+	"context"
 	"errors"
 	"io"
 	"log"
@@ -339,4 +340,38 @@ func TestStatusVersion(t *testing.T) {
 	if v := e.StatusVersion(); v <= ran {
 		t.Errorf("removing every object left the version at %d (was %d)", v, ran)
 	}
+}
+
+// Run evaluates a policy that waits for minAge again when the tag becomes eligible, not at
+// the repository's next scan (an hour away here). The condition is polled with a generous
+// bound; nothing asserts how long it took.
+func TestRunEvaluatesWhenMinAgeEnds(t *testing.T) {
+	host := inProcessRegistry(t)
+	img := seed(t, host, "acme/web", "1.0.0")
+	p := newParts(t)
+	e := p.engine(t, automation.Config{
+		Repositories: []automation.Repository{{ID: repoID("web"), Scan: scanner.Repository{Image: img}, Interval: time.Hour}},
+		Policies: []automation.Policy{{ID: policyID("aged"), Repository: automation.ObjectID{Name: "web"},
+			Spec: policy.Spec{SemVer: "*", MinAge: time.Second}}},
+	})
+	ctx, cancel := context.WithCancel(ctxFor(t))
+	done := make(chan error, 1)
+	go func() { done <- e.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+	status := func() automation.ObjectStatus {
+		st, err := e.Status(ctxFor(t))
+		if err != nil || len(st) != 2 {
+			t.Fatalf("Status = %v, %v", st, err)
+		}
+		return st[1]
+	}
+	eventually(t, 30*time.Second, "the policy waiting, then adopting 1.0.0", func() bool {
+		st := status()
+		return st.Reason == automation.ReasonSucceeded && st.LatestRef == img+":1.0.0"
+	})
 }

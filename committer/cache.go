@@ -41,8 +41,8 @@ type clone struct {
 	cloned bool
 }
 
-// cacheDir returns the cache directory for a remote and branch: a hash of the redacted URL
-// and the branch, so no credential reaches the file system.
+// cacheDir returns the cache directory for a remote and branch: a hash of the URL without
+// user information (cloneKey) and the branch, so no credential reaches the file system.
 func (c *Committer) cacheDir(rem *remote, branch string) string {
 	sum := sha256.Sum256([]byte(rem.key + "\x00" + branch))
 	return filepath.Join(c.dir, hex.EncodeToString(sum[:16]))
