@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/tagflow/tagflow/internal/redact"
 )
 
 // DefaultMaxBodyBytes is the largest body a Handler reads when Options.MaxBodyBytes is zero.
@@ -287,10 +289,13 @@ func (h *Handler) reject(w http.ResponseWriter, req *http.Request, rec *Receiver
 	h.metrics.Rejected(id, reason)
 	if ok, suppressed := h.rejects.allow(id, h.opts.Now()); ok {
 		attrs := []any{"status", status, "reason", reason, "remote", req.RemoteAddr}
+		var red *redact.Secrets // nil still hides URL user info and authorization values
 		if rec != nil {
 			attrs = append(attrs, "receiver", id, "type", string(rec.Type))
+			red = redact.New(rec.Token)
 		}
-		attrs = append(attrs, "err", strings.ReplaceAll(err.Error(), "\n", " "))
+		// The error may quote what the sender sent: one bounded line, the token hidden.
+		attrs = append(attrs, "err", red.Line(err.Error()))
 		if suppressed > 0 {
 			attrs = append(attrs, "suppressed", suppressed)
 		}
