@@ -433,6 +433,15 @@ func request(ae *autoEntry, vals []setter.Value, update committer.Update) commit
 }
 
 // reasonFor classifies a committer error.
+// pushGroupsReason is the reason of a push branch that cannot be worked out: its template
+// went past a limit (TemplateFailed), or the spec is wrong.
+func pushGroupsReason(err error) string {
+	if errors.Is(err, tmpl.ErrLimit) {
+		return ReasonTemplateFailed
+	}
+	return ReasonInvalidSpec
+}
+
 // prTemplateError is a pull request title or body that failed to render before the push.
 type prTemplateError struct{ error }
 
@@ -528,7 +537,7 @@ func (e *Engine) runAutomation(ctx context.Context, c *compiled, id ObjectID) (r
 	}
 	groups, err := pushGroups(ae, vals)
 	if err != nil {
-		return resultOf(e.record(id, true, fail(ReasonInvalidSpec, err))), true
+		return resultOf(e.record(id, true, fail(pushGroupsReason(err), err))), true
 	}
 	prev, _ := e.status(id)
 	ff := &forgeFor{a: ae.cfg}

@@ -148,7 +148,7 @@ func (e *Engine) planAutomation(ctx context.Context, c *compiled, id ObjectID, v
 	}
 	groups, err := pushGroups(ae, vals)
 	if err != nil {
-		return resultOf(e.record(id, false, fail(ReasonInvalidSpec, err))), AutomationPlan{}, false
+		return resultOf(e.record(id, false, fail(pushGroupsReason(err), err))), AutomationPlan{}, false
 	}
 	p := AutomationPlan{ID: id, URL: committer.RedactURL(ae.cfg.Git.URL)}
 	base := strings.TrimPrefix(path.Clean("/"+ae.cfg.Path), "/")
