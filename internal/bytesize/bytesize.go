@@ -1,4 +1,3 @@
-// Package bytesize formats byte counts the way tagflow documents its limits.
 package bytesize
 
 import "fmt"
