@@ -3,6 +3,8 @@ package webhook
 import (
 	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // The rejection log's rate: per receiver (and one allowance shared by every unknown path),
@@ -26,8 +28,7 @@ type rejectLog struct {
 }
 
 type allowance struct {
-	tokens     float64
-	last       time.Time
+	lim        *rate.Limiter
 	suppressed int
 }
 
@@ -43,33 +44,22 @@ func (l *rejectLog) allow(key string, now time.Time) (ok bool, suppressed int) {
 		if len(l.keys) >= rejectLogKeys {
 			l.prune(now)
 		}
-		a = &allowance{tokens: rejectLogBurst, last: now}
+		a = &allowance{lim: rate.NewLimiter(rate.Every(rejectLogEvery), rejectLogBurst)}
 		l.keys[key] = a
 	}
-	a.refill(now)
-	if a.tokens < 1 {
+	if !a.lim.AllowN(now, 1) {
 		a.suppressed++
 		return false, 0
 	}
-	a.tokens--
 	suppressed, a.suppressed = a.suppressed, 0
 	return true, suppressed
-}
-
-// refill adds the tokens earned since the last call; a clock that went back earns none.
-func (a *allowance) refill(now time.Time) {
-	if d := now.Sub(a.last); d > 0 {
-		a.tokens = min(rejectLogBurst, a.tokens+float64(d)/float64(rejectLogEvery))
-		a.last = now
-	}
 }
 
 // prune drops the allowances that are full again and owe no count: forgetting them changes
 // no decision.
 func (l *rejectLog) prune(now time.Time) {
 	for k, a := range l.keys {
-		a.refill(now)
-		if a.tokens >= rejectLogBurst && a.suppressed == 0 {
+		if a.suppressed == 0 && a.lim.TokensAt(now) >= rejectLogBurst {
 			delete(l.keys, k)
 		}
 	}
