@@ -652,13 +652,17 @@ func (e *Engine) runGroup(ctx context.Context, ae *autoEntry, g pushGroup, prev 
 	}
 	req := request(ae, g.vals, update)
 	req.PushBranch = g.branch
+	var rendered *prText // the pull request's title and body, for the change that was pushed
 	if ae.cfg.PullRequest != nil && g.branch != "" {
 		// The pull request's title and body are rendered before anything is pushed: a
-		// template that fails must not leave a branch without its pull request.
+		// template that fails must not leave a branch without its pull request. A push
+		// retried on a new head calls Check again; the last rendering is the one pushed.
 		req.Check = func(res committer.Result) error {
-			if _, _, err := ae.prTmpl.render(pullRequestData(ae.cfg, g, res, req.Values)); err != nil {
+			title, body, err := ae.prTmpl.render(pullRequestData(ae.cfg, g, res, req.Values))
+			if err != nil {
 				return prTemplateError{err}
 			}
+			rendered = &prText{title: title, body: body}
 			return nil
 		}
 	}
@@ -692,7 +696,7 @@ func (e *Engine) runGroup(ctx context.Context, ae *autoEntry, g pushGroup, prev 
 	if ae.cfg.PullRequest == nil || g.branch == "" {
 		return o, true
 	}
-	pr, err := e.syncPullRequest(ctx, ae, g, out, req.Values, prev, ff)
+	pr, err := e.syncPullRequest(ctx, ae, g, out, rendered, prev, ff)
 	o.pr = &pr
 	if err != nil {
 		if ctx.Err() != nil {

@@ -207,7 +207,8 @@ func (e *Engine) planAutomation(ctx context.Context, c *compiled, id ObjectID, v
 				st := e.record(id, false, fail(ReasonPullRequestFailed, err))
 				return resultOf(st), AutomationPlan{}, false
 			}
-			pp.Title, pp.Body = scrubText(title, ae.cfg.secrets()), scrubText(body, ae.cfg.secrets())
+			red := e.redactor()
+			pp.Title, pp.Body = red.String(title), red.String(body)
 		}
 		p.PullRequests = append(p.PullRequests, pp)
 	}

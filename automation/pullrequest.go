@@ -13,7 +13,6 @@ import (
 
 	"github.com/tagflow/tagflow/committer"
 	"github.com/tagflow/tagflow/committer/forge"
-	"github.com/tagflow/tagflow/internal/redact"
 	"github.com/tagflow/tagflow/internal/tmpl"
 	"github.com/tagflow/tagflow/setter"
 )
@@ -256,11 +255,8 @@ func (f *forgeFor) client() (*forge.Client, error) {
 	return f.c, f.err
 }
 
-// scrubText replaces every form of secrets (Automation.secrets), URL user information and
-// private keys in s by "REDACTED" (internal/redact), keeping its lines.
-func scrubText(s string, secrets []string) string {
-	return redact.New(secrets...).String(s)
-}
+// prText is a pull request's title and body as its templates rendered them.
+type prText struct{ title, body string }
 
 // prOutcome is what syncPullRequest did.
 type prOutcome struct {
@@ -272,17 +268,15 @@ type prOutcome struct {
 // result: opened or updated when the push branch has changes, closed (and the branch
 // deleted) when it has none left. prev is what the status recorded for the branch.
 func (e *Engine) syncPullRequest(ctx context.Context, ae *autoEntry, g pushGroup, out committer.Result,
-	values map[string]string, prev *PullRequestInfo, ff *forgeFor) (prOutcome, error) {
+	text *prText, prev *PullRequestInfo, ff *forgeFor) (prOutcome, error) {
 	a := ae.cfg
 	pr := a.PullRequest
 	if out.Pushed || out.UpToDate {
-		data := pullRequestData(a, g, out, values)
-		title, body, err := ae.prTmpl.render(data)
-		if err != nil {
-			return prOutcome{info: prev}, err
+		if text == nil {
+			return prOutcome{info: prev}, fmt.Errorf("automation %s: the pull request's title and body were not rendered before the push", a.ID)
 		}
-		secrets := a.secrets()
-		title, body = scrubText(title, secrets), scrubText(body, secrets)
+		red := e.redactor()
+		title, body := red.String(text.title), red.String(text.body)
 		digest := digestPR(title, body, pr.Labels)
 		if out.UpToDate && prev != nil && prev.Commit == out.Commit && prev.Digest == digest {
 			return prOutcome{info: prev}, nil // nothing new for the forge

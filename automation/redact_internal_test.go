@@ -156,11 +156,13 @@ type testError struct{ msg string }
 
 func (e *testError) Error() string { return e.msg }
 
-// TestPullRequestTextRedacted: the title and body of a pull request lose the
-// automation's credentials.
+// TestPullRequestTextRedacted: the title and body of a pull request, which go through the
+// configuration's redactor, lose every automation's credentials.
 func TestPullRequestTextRedacted(t *testing.T) {
-	for _, a := range secretConfig().Automations {
-		got := scrubText(leaky(), a.secrets())
+	cfg := secretConfig()
+	red := configSecrets(cfg)
+	for _, a := range cfg.Automations {
+		got := red.String(leaky())
 		if !strings.HasPrefix(got, "server said: ") {
 			t.Errorf("%s: %q", a.ID, got)
 		}

@@ -115,9 +115,9 @@ type job struct{ abs, rel string }
 // the original, keeping its permissions).
 //
 // Problems with single files — invalid YAML, bad markers, unreadable files, marked files
-// over Options.MaxFileBytes — become warnings, and every other file is still updated. Run returns an error when the root
-// cannot be walked, the context ends, or a changed file could not be written; the result
-// then still describes what was done.
+// over Options.MaxFileBytes — become warnings, and every other file is still updated. Run
+// returns an error when the root cannot be walked, the context ends, or a changed file
+// could not be written; the result then still describes what was done.
 func (s *Setter) Run(ctx context.Context, root string, opts Options) (*Result, error) {
 	info, err := os.Stat(root)
 	if err != nil {
