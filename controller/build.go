@@ -70,12 +70,14 @@ func (c *Controller) build(ctx context.Context) error {
 	b := builder{c: c, ctx: ctx, used: map[types.NamespacedName]bool{}, namespaces: map[string]labels.Set{},
 		problems: map[automation.ObjectID]*problem{}, generations: map[automation.ObjectID]int64{}, configs: map[automation.ObjectID]any{}}
 	cfg := b.convert(objs)
+	// Taken before Apply: the engine may evaluate a new object and write its status before
+	// Apply returns, and that status describes the new configuration.
+	now := time.Now()
 	if err := c.engine.Apply(cfg); err != nil {
 		return fmt.Errorf("applying the configuration: %w", err)
 	}
 	c.secrets.retain(b.used)
 
-	now := time.Now()
 	c.mu.Lock()
 	state := make(map[automation.ObjectID]*objectState, len(b.generations))
 	for id, gen := range b.generations {
