@@ -34,10 +34,10 @@ type Options struct {
 	// Logger receives what the engine does (scans, evaluations, commits, failures) and the
 	// setter's warnings. Nil: nothing is logged.
 	Logger *slog.Logger
-	// Now returns the current time for status stamps, the scan times the store records
-	// (first-seen times) and policy evaluation (minAge, hold expiry). Nil: time.Now.
-	// Schedules always run on the wall clock.
-	Now func() time.Time
+	// Clock is the time of status stamps, the scan times the store records (first-seen
+	// times), policy evaluation (minAge, hold expiry) and Run's schedules. Nil: the wall
+	// clock.
+	Clock Clock
 	// Concurrency bounds the scans (and policy evaluations, and automations) running at
 	// once. Zero: 4.
 	Concurrency int
@@ -60,7 +60,8 @@ type Engine struct {
 	scan        *scanner.Scanner
 	commit      *committer.Committer
 	log         *slog.Logger
-	now         func() time.Time
+	clock       Clock
+	now         func() time.Time // clock.Now
 	concurrency int
 	window      time.Duration
 	grace       time.Duration
@@ -84,6 +85,8 @@ type Engine struct {
 	evalLocks sync.Map
 
 	sched atomic.Pointer[scheduler] // set while Run runs
+
+	events bus
 }
 
 // policyState is what the engine remembers about a policy between evaluations.
@@ -108,7 +111,7 @@ func New(opts Options) (*Engine, error) {
 		scan:        opts.Scanner,
 		commit:      opts.Committer,
 		log:         opts.Logger,
-		now:         opts.Now,
+		clock:       opts.Clock,
 		concurrency: opts.Concurrency,
 		window:      opts.CoalesceWindow,
 		grace:       opts.ShutdownGrace,
@@ -120,9 +123,10 @@ func New(opts Options) (*Engine, error) {
 	}
 	// No log line shows a credential of the configuration, whoever forgot to hide it.
 	e.log = slog.New(redact.NewHandler(e.log.Handler(), e.redactor))
-	if e.now == nil {
-		e.now = time.Now
+	if e.clock == nil {
+		e.clock = wallClock{}
 	}
+	e.now = e.clock.Now
 	if e.concurrency <= 0 {
 		e.concurrency = 4
 	}
@@ -444,6 +448,7 @@ func (e *Engine) Apply(cfg Config) error {
 	if err != nil {
 		errs = append(errs, err)
 	}
+	var removed []Event
 	e.stMu.Lock()
 	for _, r := range recs {
 		id, ok := parseObjectID(r.Key)
@@ -456,8 +461,12 @@ func (e *Engine) Apply(cfg Config) error {
 		if ok && e.statuses != nil {
 			delete(e.statuses, id)
 		}
+		if ok {
+			removed = append(removed, Event{Type: EventRemoved, Object: id, Time: e.now().UTC()})
+		}
 	}
 	e.stMu.Unlock()
+	e.events.publish(removed...)
 	e.statusVersion.Add(1) // objects came or went
 	// Images no repository scans any more (also those of an earlier process's
 	// configuration: the store is a cache).

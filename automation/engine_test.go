@@ -7,7 +7,6 @@ import (
 	"log"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/registry"
 
 	"github.com/tagflow/tagflow/automation"
+	"github.com/tagflow/tagflow/internal/fakeclock"
 	"github.com/tagflow/tagflow/policy"
 	"github.com/tagflow/tagflow/scanner"
 	"github.com/tagflow/tagflow/store"
@@ -236,9 +236,8 @@ func TestRunOnceMinAgeUsesFirstSeen(t *testing.T) {
 	host := inProcessRegistry(t)
 	img := seed(t, host, "acme/web", "1.0.0", "1.1.0")
 	p := newParts(t)
-	var mu sync.Mutex
-	now := time.Now()
-	p.opts.Now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	clock := fakeclock.New(time.Now())
+	p.opts.Clock = clock
 	e := p.engine(t, automation.Config{
 		Repositories: []automation.Repository{{ID: repoID("web"), Scan: scanner.Repository{Image: img}}},
 		Policies: []automation.Policy{{ID: policyID("aged"), Repository: automation.ObjectID{Name: "web"},
@@ -251,9 +250,7 @@ func TestRunOnceMinAgeUsesFirstSeen(t *testing.T) {
 	if got := outcomes(rep)["ImagePolicy/apps/aged"]; got != (outcome{true, automation.ReasonWaiting}) {
 		t.Errorf("policy outcome with only new tags = %+v, want ready and Waiting", got)
 	}
-	mu.Lock()
-	now = now.Add(2 * time.Hour)
-	mu.Unlock()
+	clock.Advance(2 * time.Hour)
 	if _, err := e.RunOnce(ctxFor(t)); err != nil {
 		t.Fatalf("RunOnce two hours later: %v", err)
 	}
@@ -272,11 +269,10 @@ func TestStatusTransitions(t *testing.T) {
 	defer srv.Close()
 	img := seed(t, strings.TrimPrefix(srv.URL, "http://"), "acme/web", "1.0.0")
 	p := newParts(t)
-	var mu sync.Mutex
 	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	now := t0
-	p.opts.Now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	clock := fakeclock.New(t0)
+	p.opts.Clock = clock
+	advance := clock.Advance
 	e := p.engine(t, automation.Config{Repositories: []automation.Repository{{ID: repoID("web"), Scan: scanner.Repository{Image: img}}}})
 	repoStatus := func() automation.ObjectStatus {
 		t.Helper()

@@ -146,7 +146,7 @@ func TestSchedulerCoalesces(t *testing.T) {
 	for i := range 10 {
 		s.trigger(id, t0.Add(time.Duration(i)*100*time.Millisecond))
 	}
-	if got := s.pending[id]; !got.Equal(t0) {
+	if got := s.autos[id].pending; !got.Equal(t0) {
 		t.Errorf("pending run at %v, want the first trigger's %v", got, t0)
 	}
 	select {

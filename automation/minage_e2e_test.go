@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/tagflow/tagflow/automation"
+	"github.com/tagflow/tagflow/internal/fakeclock"
 	"github.com/tagflow/tagflow/policy"
 )
 
@@ -36,19 +36,6 @@ func (w *world) pushBuiltAt(t *testing.T, tag string, built time.Time) {
 	}
 }
 
-// fakeClock is the engine's clock in these tests: real time until moved.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
 // A new install with minAge against the real registry: the tags are all first seen now and
 // the images carry no believable creation time, so the policy waits — Ready, reason
 // Waiting, a message with the eligibility time, nothing pushed, RunOnce succeeds — and an
@@ -56,8 +43,8 @@ func (c *fakeClock) Advance(d time.Duration) {
 // scan is aged from that scan, whatever its image's creation time.
 func TestIntegrationMinAgeWaitsOnNewInstall(t *testing.T) {
 	w := newWorld(t)
-	clock := &fakeClock{now: time.Now()}
-	w.opts.Now = clock.Now
+	clock := fakeclock.New(time.Now())
+	w.opts.Clock = clock
 	cfg := w.config()
 	cfg.Policies[0].Spec.MinAge = time.Hour
 	e := w.engine(t, cfg)

@@ -122,7 +122,11 @@ func (e *Engine) scanRepo(ctx context.Context, c *compiled, id ObjectID, write b
 		})), true
 	}
 	start := time.Now()
-	_, err := e.scan.Refresh(ctx, redactedRecorder{TagRecorder: e.db, red: c.red, now: e.now}, re.cfg.Scan)
+	rec := redactedRecorder{TagRecorder: e.db, red: c.red, now: e.now}
+	if write && e.events.active() {
+		rec.diff = &tagChange{}
+	}
+	_, err := e.scan.Refresh(ctx, rec, re.cfg.Scan)
 	if err != nil && ctx.Err() != nil {
 		return ObjectResult{}, false
 	}
@@ -146,6 +150,10 @@ func (e *Engine) scanRepo(ctx context.Context, c *compiled, id ObjectID, write b
 		st.Ready, st.Reason = true, ReasonSucceeded
 		st.Message = fmt.Sprintf("%s: %d tags", id, info.TagCount)
 	})
+	if d := rec.diff; err == nil && d != nil && d.nAdded+d.nRemoved > 0 {
+		e.events.publish(Event{Type: EventScanned, Object: id, Time: e.now().UTC(), Status: st,
+			Added: d.added, Removed: d.removed, AddedCount: d.nAdded, RemovedCount: d.nRemoved})
+	}
 	return resultOf(st), true
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/tagflow/tagflow/internal/redact"
 	"github.com/tagflow/tagflow/scanner"
+	"github.com/tagflow/tagflow/store"
 )
 
 // Every message the engine keeps or shows — status (and so `tagflow status`, the
@@ -144,6 +145,19 @@ type redactedRecorder struct {
 	scanner.TagRecorder
 	red *redact.Secrets
 	now func() time.Time
+	// diff, when set, receives the change of the tag set (for the Scanned event).
+	diff *tagChange
+}
+
+// tagChange is what a scan changed in a repository's tag set.
+type tagChange struct {
+	added, removed   []string
+	nAdded, nRemoved int
+}
+
+// tagLister reads a repository's cached tags (the store).
+type tagLister interface {
+	Tags(image string) (store.TagSet, error)
 }
 
 func (r redactedRecorder) PutScanError(image string, _ time.Time, msg string) error {
@@ -151,5 +165,21 @@ func (r redactedRecorder) PutScanError(image string, _ time.Time, msg string) er
 }
 
 func (r redactedRecorder) PutTags(image string, tags []string, _ time.Time) (bool, error) {
-	return r.TagRecorder.PutTags(image, tags, r.now())
+	lister, _ := r.TagRecorder.(tagLister)
+	if r.diff == nil || lister == nil {
+		return r.TagRecorder.PutTags(image, tags, r.now())
+	}
+	before, err := lister.Tags(image)
+	if err != nil {
+		before = store.TagSet{}
+	}
+	changed, err := r.TagRecorder.PutTags(image, tags, r.now())
+	if err != nil || !changed {
+		return changed, err
+	}
+	if after, err := lister.Tags(image); err == nil {
+		d := r.diff
+		d.added, d.removed, d.nAdded, d.nRemoved = tagDiff(before.Tags, after.Tags)
+	}
+	return changed, nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 )
 
 // ErrUnknownObject is returned by Request when the configuration has no such object.
@@ -28,21 +27,21 @@ func (e *Engine) Request(ctx context.Context, id ObjectID) error {
 	if !c.has(id) {
 		return fmt.Errorf("requesting %s: %w", id, ErrUnknownObject)
 	}
-	now := time.Now()
+	now := e.clock.Now()
 	s.mu.Lock()
 	switch id.Kind {
 	case KindRepository:
-		if _, ok := s.repoNext[id]; ok {
-			if s.running[id] {
-				s.rescan[id] = true
+		if r := s.repos[id]; r != nil && !r.next.IsZero() {
+			if r.running {
+				r.rescan = true
 			} else {
-				s.repoNext[id] = now
+				r.next = now
 			}
 		}
 	case KindPolicy:
 		s.evalNow = append(s.evalNow, id)
 	case KindAutomation:
-		s.pending[id] = now
+		s.auto(id).pending = now
 	}
 	s.mu.Unlock()
 	s.poke()

@@ -179,6 +179,11 @@ func (e *Engine) update(id ObjectID, fn func(st *ObjectStatus)) ObjectStatus {
 	if err != nil {
 		e.log.Warn("storing status", "object", id.String(), "error", err.Error())
 	}
+	if !ok {
+		old = nil
+	}
+	// Published under stMu, so that subscribers see one object's changes in order.
+	e.events.publish(statusEvents(old, st)...)
 	return st
 }
 
