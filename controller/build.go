@@ -17,9 +17,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1 "github.com/tagflow/tagflow/api/v1"
-	"github.com/tagflow/tagflow/api/v1/load"
 	"github.com/tagflow/tagflow/automation"
-	"github.com/tagflow/tagflow/internal/standalone"
+	"github.com/tagflow/tagflow/internal/convert"
 )
 
 // problem is why an object is left out of the engine's configuration.
@@ -157,12 +156,12 @@ func (b *builder) convert(o *objects) automation.Config {
 		b.configs[id] = conv
 		cfg.Policies = append(cfg.Policies, conv)
 	}
-	loaded := &load.Objects{ImagePolicies: o.policies.Items}
+	policies := convert.PolicyList(o.policies.Items)
 	for i := range o.autos.Items {
 		a := o.autos.Items[i].DeepCopy()
 		id := automation.ObjectID{Kind: automation.KindAutomation, Namespace: a.Namespace, Name: a.Name}
 		b.generations[id] = a.Generation
-		conv, p := b.automation(a, loaded)
+		conv, p := b.automation(a, policies)
 		if p != nil {
 			b.problems[id] = p
 			continue
@@ -181,8 +180,15 @@ func notReady(kind, namespace, name string, err error) *problem {
 	return &problem{reason: v1.DependencyNotReadyReason, message: fmt.Sprintf("%s %s/%s: %v", kind, namespace, name, err)}
 }
 
-func (b *builder) secrets(namespace string) standalone.Secrets {
-	return standalone.Secrets{Lookup: b.c.secrets.lookup(b.ctx, namespace, b.used)}
+func (b *builder) secrets(namespace string) convert.Secrets {
+	return convert.Secrets{Lookup: b.c.secrets.lookup(b.ctx, namespace, b.used)}
+}
+
+// serviceAccounts reads the imagePullSecrets of ServiceAccounts from the API server.
+func (b *builder) serviceAccounts() convert.ServiceAccounts {
+	return convert.PullSecretsFunc(func(namespace, name string) ([]byte, error) {
+		return b.c.secrets.pullSecrets(b.ctx, b.c.reader, namespace, name, b.used)
+	})
 }
 
 func (b *builder) repository(r *v1.ImageRepository) (automation.Repository, *problem) {
@@ -194,19 +200,9 @@ func (b *builder) repository(r *v1.ImageRepository) (automation.Repository, *pro
 		return automation.Repository{}, &problem{reason: reasonNotSupported, stalled: true,
 			message: fmt.Sprintf("%s %s/%s: spec.provider %q: cloud provider credentials are not supported yet; use spec.secretRef or spec.serviceAccountName", v1.ImageRepositoryKind, r.Namespace, r.Name, p)}
 	}
-	// The converter knows no ServiceAccounts: resolve the account's pull secrets here.
-	account := r.Spec.ServiceAccountName
-	r.Spec.ServiceAccountName = ""
-	conv, err := standalone.ConvertRepository(r, b.secrets(r.Namespace))
+	conv, err := convert.Repository(r, b.secrets(r.Namespace), b.serviceAccounts())
 	if err != nil {
 		return conv, notReady(v1.ImageRepositoryKind, r.Namespace, r.Name, err)
-	}
-	if account != "" && r.Spec.SecretRef == nil {
-		cfg, err := b.c.secrets.pullSecrets(b.ctx, b.c.reader, r.Namespace, account, b.used)
-		if err != nil {
-			return conv, notReady(v1.ImageRepositoryKind, r.Namespace, r.Name, fmt.Errorf("spec.serviceAccountName: %w", err))
-		}
-		conv.Scan.Credentials.DockerConfigJSON = cfg
 	}
 	return conv, nil
 }
@@ -216,7 +212,7 @@ func (b *builder) policy(p *v1.ImagePolicy, repos map[types.NamespacedName]*v1.I
 	if err := p.Validate(); err != nil {
 		return automation.Policy{}, invalid(err)
 	}
-	conv, err := standalone.ConvertPolicy(p)
+	conv, err := convert.Policy(p)
 	if err != nil {
 		return conv, &problem{reason: reasonNotSupported, stalled: true, message: fmt.Sprintf("%s %s/%s: %v", v1.ImagePolicyKind, p.Namespace, p.Name, err)}
 	}
@@ -261,12 +257,13 @@ func (b *builder) admits(acl *v1.AccessFrom, namespace string) (bool, error) {
 	return false, nil
 }
 
-func (b *builder) automation(a *v1.ImageUpdateAutomation, objs *load.Objects) (automation.Automation, *problem) {
+func (b *builder) automation(a *v1.ImageUpdateAutomation, policies convert.Policies) (automation.Automation, *problem) {
 	a.Default()
 	if err := a.Validate(); err != nil {
 		return automation.Automation{}, invalid(err)
 	}
-	local := *objs
+	var sources convert.GitRepositories
+	secretsNamespace := a.Namespace
 	if ref := a.Spec.SourceRef; ref != nil && a.Spec.GitSpec != nil && a.Spec.GitSpec.Repository == nil {
 		ns := ref.Namespace
 		if ns == "" {
@@ -276,17 +273,13 @@ func (b *builder) automation(a *v1.ImageUpdateAutomation, objs *load.Objects) (a
 		if err != nil {
 			return automation.Automation{}, notReady(v1.ImageUpdateAutomationKind, a.Namespace, a.Name, fmt.Errorf("spec.sourceRef: %w", err))
 		}
-		local.GitRepositories = []v1.GitRepository{*src}
-		if src.Spec.SecretRef != nil && ns != a.Namespace {
+		sources = convert.GitRepositoryList{*src}
+		if src.Spec.SecretRef != nil {
 			// The source's Secret lives with the source.
-			conv, err := standalone.ConvertAutomation(a, &local, b.secrets(ns))
-			if err != nil {
-				return conv, notReady(v1.ImageUpdateAutomationKind, a.Namespace, a.Name, err)
-			}
-			return conv, nil
+			secretsNamespace = ns
 		}
 	}
-	conv, err := standalone.ConvertAutomation(a, &local, b.secrets(a.Namespace))
+	conv, err := convert.Automation(a, b.secrets(secretsNamespace), sources, policies)
 	if err != nil {
 		return conv, notReady(v1.ImageUpdateAutomationKind, a.Namespace, a.Name, err)
 	}

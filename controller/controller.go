@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -29,7 +28,6 @@ import (
 
 	v1 "github.com/tagflow/tagflow/api/v1"
 	"github.com/tagflow/tagflow/automation"
-	"github.com/tagflow/tagflow/committer"
 	"github.com/tagflow/tagflow/internal/metrics"
 	"github.com/tagflow/tagflow/scanner"
 	"github.com/tagflow/tagflow/store"
@@ -93,25 +91,47 @@ func New(opts Options) (*Controller, error) {
 	if opts.DataDir == "" {
 		return nil, errors.New("controller: no data directory")
 	}
+	mgr, err := newManager(opts)
+	if err != nil {
+		return nil, err
+	}
+	svc, err := openEngine(opts)
+	if err != nil {
+		return nil, err
+	}
+	c := &Controller{
+		opts:     opts,
+		log:      opts.Logger,
+		mgr:      mgr,
+		client:   mgr.GetClient(),
+		reader:   mgr.GetAPIReader(),
+		events:   mgr.GetEventRecorder("tagflow"),
+		db:       svc.DB,
+		engine:   svc.Engine,
+		secrets:  newSecretCache(mgr.GetCache(), mgr.GetAPIReader()),
+		dirty:    make(chan struct{}, 1),
+		synced:   make(chan struct{}, 1),
+		state:    map[automation.ObjectID]*objectState{},
+		requests: map[automation.ObjectID]string{},
+	}
+	if err := c.setup(); err != nil {
+		svc.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// newManager builds the controller-runtime manager: its caches (narrowed by the watch
+// options), leader election, and the metrics and health servers.
+func newManager(opts Options) (manager.Manager, error) {
 	scheme, err := Scheme()
 	if err != nil {
 		return nil, err
 	}
 	ctrl.SetLogger(logr.FromSlogHandler(opts.Logger.Handler()))
-
-	cacheOpts := cache.Options{}
-	if opts.WatchNamespace != "" {
-		cacheOpts.DefaultNamespaces = map[string]cache.Config{opts.WatchNamespace: {}}
-	}
-	if opts.WatchLabelSelector != "" {
-		sel, err := labels.Parse(opts.WatchLabelSelector)
-		if err != nil {
-			return nil, fmt.Errorf("--watch-label-selector %q: %w", opts.WatchLabelSelector, err)
-		}
-		cacheOpts.ByObject = map[client.Object]cache.ByObject{}
-		for _, obj := range managedKinds() {
-			cacheOpts.ByObject[obj] = cache.ByObject{Label: sel}
-		}
+	cacheOpts, err := cacheOptions(opts)
+	if err != nil {
+		return nil, err
 	}
 	leNamespace := opts.LeaderElectionNamespace
 	if leNamespace == "" {
@@ -136,86 +156,75 @@ func New(opts Options) (*Controller, error) {
 	if err != nil {
 		return nil, fmt.Errorf("controller: %w", err)
 	}
+	return mgr, nil
+}
 
-	if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("controller: creating data directory: %w", err)
+// cacheOptions narrow the manager's caches to the watched namespace and, for the managed
+// kinds, to the objects the watch label selector matches.
+func cacheOptions(opts Options) (cache.Options, error) {
+	cacheOpts := cache.Options{}
+	if opts.WatchNamespace != "" {
+		cacheOpts.DefaultNamespaces = map[string]cache.Config{opts.WatchNamespace: {}}
 	}
-	db, err := store.Open(filepath.Join(opts.DataDir, "tagflow.db"), store.Options{Logger: opts.Logger})
-	if err != nil {
-		return nil, fmt.Errorf("controller: %w", err)
+	if opts.WatchLabelSelector != "" {
+		sel, err := labels.Parse(opts.WatchLabelSelector)
+		if err != nil {
+			return cacheOpts, fmt.Errorf("--watch-label-selector %q: %w", opts.WatchLabelSelector, err)
+		}
+		cacheOpts.ByObject = map[client.Object]cache.ByObject{}
+		for _, obj := range managedKinds() {
+			cacheOpts.ByObject[obj] = cache.ByObject{Label: sel}
+		}
 	}
-	com, err := committer.New(committer.Options{Dir: filepath.Join(opts.DataDir, "git"), Logger: opts.Logger})
-	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("controller: %w", err)
-	}
+	return cacheOpts, nil
+}
+
+// openEngine opens the engine over the store and the clone cache in opts.DataDir, its
+// metrics joining controller-runtime's registry.
+func openEngine(opts Options) (*automation.Service, error) {
 	prom, err := registerMetrics()
 	if err != nil {
-		db.Close()
 		return nil, fmt.Errorf("controller: %w", err)
 	}
-	scanOpts := append([]scanner.Option{scanner.WithLogger(opts.Logger), scanner.WithUserAgent(opts.UserAgent)}, opts.ScannerOptions...)
-	engine, err := automation.New(automation.Options{
-		Store:       db,
-		Scanner:     scanner.New(scanOpts...),
-		Committer:   com,
-		Logger:      opts.Logger,
-		Concurrency: opts.Concurrency,
-		Metrics:     prom,
+	svc, err := automation.Open(opts.DataDir, automation.OpenOptions{
+		Engine: automation.Options{Logger: opts.Logger, Concurrency: opts.Concurrency, Metrics: prom},
+		Scanner: append([]scanner.Option{scanner.WithLogger(opts.Logger), scanner.WithUserAgent(opts.UserAgent)},
+			opts.ScannerOptions...),
 	})
 	if err != nil {
-		db.Close()
 		return nil, fmt.Errorf("controller: %w", err)
 	}
+	return svc, nil
+}
 
-	c := &Controller{
-		opts:     opts,
-		log:      opts.Logger,
-		mgr:      mgr,
-		client:   mgr.GetClient(),
-		reader:   mgr.GetAPIReader(),
-		events:   mgr.GetEventRecorder("tagflow"),
-		db:       db,
-		engine:   engine,
-		dirty:    make(chan struct{}, 1),
-		synced:   make(chan struct{}, 1),
-		state:    map[automation.ObjectID]*objectState{},
-		requests: map[automation.ObjectID]string{},
-	}
-	c.secrets = newSecretCache(mgr.GetCache(), mgr.GetAPIReader())
+// setup adds the reconcilers, the webhook receivers (with a WebhookAddr), the leader's
+// work and the health checks to the manager.
+func (c *Controller) setup() error {
 	if err := c.setupReconcilers(); err != nil {
-		db.Close()
-		return nil, err
+		return err
 	}
-	if opts.WebhookAddr != "" {
+	if c.opts.WebhookAddr != "" {
+		var err error
 		if c.receivers, err = newReceivers(c); err != nil {
-			db.Close()
-			return nil, err
+			return err
 		}
-		if err := mgr.Add(c.receivers); err != nil {
-			db.Close()
-			return nil, err
+		if err := c.mgr.Add(c.receivers); err != nil {
+			return err
 		}
 	}
-	if err := mgr.Add(&leaderWork{c}); err != nil {
-		db.Close()
-		return nil, err
+	if err := c.mgr.Add(&leaderWork{c}); err != nil {
+		return err
 	}
-	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
-		db.Close()
-		return nil, err
+	if err := c.mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
+		return err
 	}
 	// Ready once the caches are warm: a standby replica is ready to take over.
-	if err := mgr.AddReadyzCheck("caches", func(req *http.Request) error {
-		if !mgr.GetCache().WaitForCacheSync(req.Context()) {
+	return c.mgr.AddReadyzCheck("caches", func(req *http.Request) error {
+		if !c.mgr.GetCache().WaitForCacheSync(req.Context()) {
 			return errors.New("caches not synced")
 		}
 		return nil
-	}); err != nil {
-		db.Close()
-		return nil, err
-	}
-	return c, nil
+	})
 }
 
 // Start runs the manager until ctx ends, then closes the store.

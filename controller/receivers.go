@@ -16,8 +16,8 @@ import (
 
 	v1 "github.com/tagflow/tagflow/api/v1"
 	"github.com/tagflow/tagflow/automation"
+	"github.com/tagflow/tagflow/internal/convert"
 	"github.com/tagflow/tagflow/internal/httpserve"
-	"github.com/tagflow/tagflow/internal/standalone"
 	"github.com/tagflow/tagflow/scanner"
 	"github.com/tagflow/tagflow/webhook"
 )
@@ -120,7 +120,7 @@ func (r *receivers) load(ctx context.Context) error {
 			problems[id] = invalid(err)
 			continue
 		}
-		rec, err := standalone.ConvertReceiver(obj, standalone.Secrets{Lookup: r.c.secrets.lookup(ctx, obj.Namespace, used)})
+		rec, err := convert.Receiver(obj, convert.Secrets{Lookup: r.c.secrets.lookup(ctx, obj.Namespace, used)})
 		if err != nil {
 			problems[id] = notReady(v1.ReceiverKind, obj.Namespace, obj.Name, err)
 			continue

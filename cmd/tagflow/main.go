@@ -1,4 +1,3 @@
-// Command tagflow keeps the container images named in Git repositories up to date.
 package main
 
 import (

@@ -42,12 +42,12 @@ func runPlan(ctx context.Context, stdout, stderr io.Writer, o planOptions) error
 	if err != nil {
 		return err
 	}
-	rt, _, cfgErr, err := openWith(ctx, o.runtimeOptions, o.dir, log, nil)
+	svc, err := openStandalone(ctx, o.standaloneOptions(o.dir, log))
 	if err != nil {
 		return err
 	}
-	defer rt.Close()
-	plan, err := rt.engine.Plan(ctx)
+	defer svc.Close()
+	plan, err := svc.Engine.Plan(ctx)
 	if err != nil {
 		return err
 	}
@@ -84,5 +84,5 @@ func runPlan(ctx context.Context, stdout, stderr io.Writer, o planOptions) error
 	for _, f := range plan.Report.Failed() {
 		log.Error("object failed", "object", f.ID.String(), "reason", f.Reason, "message", f.Message)
 	}
-	return passError(plan.Report, cfgErr, o.dir)
+	return passError(plan.Report, svc.Problems, o.dir)
 }

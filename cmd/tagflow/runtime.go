@@ -3,25 +3,15 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/spf13/pflag"
 
-	"github.com/tagflow/tagflow/api/v1/load"
-	"github.com/tagflow/tagflow/automation"
-	"github.com/tagflow/tagflow/committer"
-	"github.com/tagflow/tagflow/internal/standalone"
-	"github.com/tagflow/tagflow/scanner"
-	"github.com/tagflow/tagflow/store"
+	"github.com/tagflow/tagflow/standalone"
 )
-
-// storeFile is the name of the store inside the data directory.
-const storeFile = "tagflow.db"
 
 // runtimeOptions are the flags run, plan and status share.
 type runtimeOptions struct {
@@ -71,79 +61,17 @@ func (o *runtimeOptions) logger(w io.Writer) (*slog.Logger, error) {
 	return nil, usagef("--log-format %q: want text or json", o.logFormat)
 }
 
-// loadConfig reads the objects under dir and converts them into the engine's configuration.
-// It returns the configuration of every object that could be read and converted, and an
-// error joining the problems of the others (nil when there are none).
-func loadConfig(ctx context.Context, dir, secretsDir string) (automation.Config, error) {
-	if info, err := os.Stat(dir); err != nil {
-		return automation.Config{}, usagef("-f %s: %v", dir, err)
-	} else if !info.IsDir() && !strings.HasSuffix(dir, ".yaml") && !strings.HasSuffix(dir, ".yml") {
-		return automation.Config{}, usagef("-f %s: not a directory or YAML file", dir)
-	}
-	objs, loadErr := load.Dir(ctx, dir, load.Options{})
-	if objs == nil {
-		return automation.Config{}, loadErr
-	}
-	cfg, convErr := standalone.Convert(objs, standalone.Secrets{Dir: secretsDir})
-	return cfg, errors.Join(loadErr, convErr)
+// standaloneOptions are the standalone runtime's options for the objects in dir, as the flags
+// give them.
+func (o *runtimeOptions) standaloneOptions(dir string, log *slog.Logger) standalone.Options {
+	return standalone.Options{Dir: dir, DataDir: o.dataDir, SecretsDir: o.secretsDir, Logger: log, UserAgent: "tagflow/" + versionString()}
 }
 
-// configProblems is the number of problems in an error from loadConfig.
-func configProblems(err error) int {
-	if err == nil {
-		return 0
+// openStandalone opens the standalone runtime; a bad -f is a usage error.
+func openStandalone(ctx context.Context, o standalone.Options) (*standalone.Service, error) {
+	svc, err := standalone.Open(ctx, o)
+	if pe := (*standalone.PathError)(nil); errors.As(err, &pe) {
+		return nil, usageError{err}
 	}
-	return strings.Count(err.Error(), "\n") + 1
-}
-
-// service is the engine with what it runs on.
-type service struct {
-	db     *store.DB
-	engine *automation.Engine
-}
-
-// openService opens the store in the data directory and assembles the engine, which reports
-// to m (nil: nowhere).
-func openService(o runtimeOptions, log *slog.Logger, m automation.Metrics) (*service, error) {
-	if err := os.MkdirAll(o.dataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("creating data directory: %w", err)
-	}
-	db, err := store.Open(filepath.Join(o.dataDir, storeFile), store.Options{Logger: log})
-	if err != nil {
-		return nil, err
-	}
-	c, err := committer.New(committer.Options{Dir: filepath.Join(o.dataDir, "git"), Logger: log})
-	if err != nil {
-		db.Close()
-		return nil, err
-	}
-	s := scanner.New(scanner.WithLogger(log), scanner.WithUserAgent("tagflow/"+versionString()))
-	e, err := automation.New(automation.Options{Store: db, Scanner: s, Committer: c, Logger: log, Metrics: m})
-	if err != nil {
-		db.Close()
-		return nil, err
-	}
-	return &service{db: db, engine: e}, nil
-}
-
-func (r *service) Close() error { return r.db.Close() }
-
-// openWith loads the objects under dir, opens the service and applies the objects that
-// could be used. cfgErr joins the problems of the objects that were skipped, which are
-// logged; err is a usage error or a failure to open the service or apply the objects.
-func openWith(ctx context.Context, o runtimeOptions, dir string, log *slog.Logger, m automation.Metrics) (svc *service, cfg automation.Config, cfgErr, err error) {
-	cfg, cfgErr = loadConfig(ctx, dir, o.secretsDir)
-	if errors.As(cfgErr, new(usageError)) {
-		return nil, cfg, nil, cfgErr
-	}
-	logProblems(log, cfgErr)
-	svc, err = openService(o, log, m)
-	if err != nil {
-		return nil, cfg, nil, err
-	}
-	if err := svc.engine.Apply(cfg); err != nil {
-		svc.Close()
-		return nil, cfg, nil, fmt.Errorf("objects in %s: %w", dir, err)
-	}
-	return svc, cfg, cfgErr, nil
+	return svc, err
 }

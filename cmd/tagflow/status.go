@@ -3,19 +3,15 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/tagflow/tagflow/automation"
-	"github.com/tagflow/tagflow/store"
+	"github.com/tagflow/tagflow/standalone"
 )
 
 type statusOptions struct {
@@ -46,7 +42,7 @@ func runStatus(ctx context.Context, w io.Writer, o statusOptions) error {
 	if o.output != "table" && o.output != "json" {
 		return usagef("--output %q: want table or json", o.output)
 	}
-	st, err := readStatuses(ctx, o.dataDir)
+	st, err := standalone.ReadStatus(ctx, o.dataDir)
 	if err != nil {
 		return err
 	}
@@ -59,28 +55,6 @@ func runStatus(ctx context.Context, w io.Writer, o statusOptions) error {
 		return enc.Encode(st)
 	}
 	return printStatuses(w, st)
-}
-
-// readStatuses reads the statuses from the store, or from the running process's snapshot
-// when the store is locked.
-func readStatuses(ctx context.Context, dataDir string) ([]automation.ObjectStatus, error) {
-	path := filepath.Join(dataDir, storeFile)
-	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("no tagflow state in %s: run \"tagflow run\" first, or give --data-dir", dataDir)
-	}
-	db, err := store.Open(path, store.Options{Timeout: 200 * time.Millisecond})
-	if errors.Is(err, store.ErrLocked) {
-		snap, serr := loadSnapshot(dataDir)
-		if serr != nil {
-			return nil, fmt.Errorf("%w; and no status snapshot: %v", err, serr)
-		}
-		return snap.Objects, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	defer db.Close()
-	return automation.ReadStatus(ctx, db)
 }
 
 func printStatuses(w io.Writer, st []automation.ObjectStatus) error {

@@ -13,10 +13,7 @@ import (
 
 	"github.com/tagflow/tagflow/api/v1/load"
 	"github.com/tagflow/tagflow/automation"
-	"github.com/tagflow/tagflow/committer"
-	"github.com/tagflow/tagflow/internal/standalone"
-	"github.com/tagflow/tagflow/scanner"
-	"github.com/tagflow/tagflow/store"
+	"github.com/tagflow/tagflow/internal/convert"
 )
 
 // Options configures Run. The zero value runs the demo quietly and removes everything it
@@ -135,7 +132,7 @@ func (d *walkthrough) run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("loading the demo objects: %w", err)
 	}
-	cfg, err := standalone.Convert(objs, standalone.Secrets{})
+	cfg, err := convert.Objects(objs, convert.Secrets{})
 	if err != nil {
 		return fmt.Errorf("converting the demo objects: %w", err)
 	}
@@ -143,25 +140,19 @@ func (d *walkthrough) run(ctx context.Context) error {
 	d.printf("objects/demo.yaml, also committed as tagflow/demo.yaml:\n")
 	d.block(objects)
 
-	// The engine, on a real bbolt store, scanner and committer.
 	var logger *slog.Logger
 	if d.verbose {
 		logger = slog.New(slog.NewTextHandler(d.w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	db, err := store.Open(filepath.Join(d.root, "tagflow.db"), store.Options{})
-	if err != nil {
-		return fmt.Errorf("opening the demo store: %w", err)
-	}
-	defer db.Close()
-	// go-git's server cannot serve shallow fetches, so the clone keeps the full history.
-	cm, err := committer.New(committer.Options{Dir: filepath.Join(d.root, "git"), Depth: -1, Logger: logger})
-	if err != nil {
-		return fmt.Errorf("starting the committer: %w", err)
-	}
-	engine, err := automation.New(automation.Options{Store: db, Scanner: scanner.New(), Committer: cm, Logger: logger})
+	// The engine over the demo's directory (store tagflow.db, clones git/), with a real
+	// bbolt store, scanner and committer. go-git's server cannot serve shallow fetches, so
+	// the clone keeps the full history.
+	svc, err := automation.Open(d.root, automation.OpenOptions{Engine: automation.Options{Logger: logger}, CloneDepth: -1})
 	if err != nil {
 		return fmt.Errorf("starting the engine: %w", err)
 	}
+	defer svc.Close()
+	engine := svc.Engine
 	if err := engine.Apply(cfg); err != nil {
 		return fmt.Errorf("applying the demo objects: %w", err)
 	}

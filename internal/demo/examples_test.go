@@ -9,7 +9,7 @@ import (
 
 	"github.com/tagflow/tagflow/api/v1/load"
 	"github.com/tagflow/tagflow/automation"
-	"github.com/tagflow/tagflow/internal/standalone"
+	"github.com/tagflow/tagflow/internal/convert"
 	"github.com/tagflow/tagflow/setter"
 )
 
@@ -24,9 +24,9 @@ func TestExampleStandaloneObjects(t *testing.T) {
 	if err != nil {
 		t.Fatalf("load.Dir: %v", err)
 	}
-	cfg, err := standalone.Convert(objs, standalone.Secrets{Dir: filepath.Join(exampleDir, "secrets")})
+	cfg, err := convert.Objects(objs, convert.Secrets{Dir: filepath.Join(exampleDir, "secrets")})
 	if err != nil {
-		t.Fatalf("standalone.Convert: %v", err)
+		t.Fatalf("convert.Objects: %v", err)
 	}
 
 	type summary struct {

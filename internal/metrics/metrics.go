@@ -1,4 +1,3 @@
-// Package metrics exports the automation engine's measurements as Prometheus metrics.
 package metrics
 
 import (

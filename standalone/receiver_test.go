@@ -25,6 +25,7 @@ import (
 	"github.com/tagflow/tagflow/api/v1/load"
 	"github.com/tagflow/tagflow/automation"
 	"github.com/tagflow/tagflow/committer"
+	"github.com/tagflow/tagflow/internal/convert"
 	"github.com/tagflow/tagflow/internal/testbed"
 	"github.com/tagflow/tagflow/scanner"
 	"github.com/tagflow/tagflow/store"
@@ -73,7 +74,7 @@ func TestReceivers(t *testing.T) {
 	}
 	writeSecret(t, secrets, "hook", map[string]string{"token": receiverToken + "\n"})
 	writeSecret(t, secrets, "empty", map[string]string{"other": "x"})
-	rs, err := Receivers(loadDir(t, dir), Secrets{Dir: secrets})
+	rs, err := convert.Receivers(loadDir(t, dir), convert.Secrets{Dir: secrets})
 	want := []webhook.Receiver{{
 		ID: webhook.ID{Namespace: "apps", Name: "registry"}, Type: webhook.Distribution, Token: receiverToken,
 		Resources: []webhook.Resource{{MatchLabels: map[string]string{"team": "shop"}}},
@@ -151,7 +152,7 @@ func runningEngine(t *testing.T, image string) (*automation.Engine, *scanCounter
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := Convert(objs, Secrets{})
+	cfg, err := convert.Objects(objs, convert.Secrets{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,11 +1,10 @@
-package standalone
+package convert
 
 import (
 	"strings"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 )
 
 func orDefault(s, def string) string {
@@ -24,5 +23,3 @@ func timeOf(t *metav1.Time) time.Time {
 
 // trimNewline drops the line break editors and `echo` leave at the end of a secret file.
 func trimNewline(b []byte) string { return strings.TrimRight(string(b), "\r\n") }
-
-func labelSet(m map[string]string) labels.Set { return labels.Set(m) }

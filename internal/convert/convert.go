@@ -1,4 +1,4 @@
-package standalone
+package convert
 
 import (
 	"errors"
@@ -14,15 +14,17 @@ import (
 	"github.com/tagflow/tagflow/scanner"
 )
 
-// Convert turns loaded objects into the engine's configuration, reading credentials from
+// Objects turns loaded objects into the engine's configuration, reading credentials from
 // secrets. An object that cannot be converted is left out and its problem is part of the
 // returned error, which joins one error per object; every other object is converted.
-func Convert(objs *load.Objects, secrets Secrets) (automation.Config, error) {
+// An ImageUpdateAutomation's sourceRef and policySelector are resolved among objs; an
+// ImageRepository's serviceAccountName is refused (there are no ServiceAccounts).
+func Objects(objs *load.Objects, secrets Secrets) (automation.Config, error) {
 	var cfg automation.Config
 	var errs []error
 	for i := range objs.ImageRepositories {
 		r := &objs.ImageRepositories[i]
-		c, err := convertRepository(r, secrets)
+		c, err := Repository(r, secrets, nil)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s %s/%s: %w", v1.ImageRepositoryKind, r.Namespace, r.Name, err))
 			continue
@@ -31,16 +33,17 @@ func Convert(objs *load.Objects, secrets Secrets) (automation.Config, error) {
 	}
 	for i := range objs.ImagePolicies {
 		p := &objs.ImagePolicies[i]
-		c, err := convertPolicy(p)
+		c, err := Policy(p)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s %s/%s: %w", v1.ImagePolicyKind, p.Namespace, p.Name, err))
 			continue
 		}
 		cfg.Policies = append(cfg.Policies, c)
 	}
+	sources, policies := GitRepositoryList(objs.GitRepositories), PolicyList(objs.ImagePolicies)
 	for i := range objs.ImageUpdateAutomations {
 		a := &objs.ImageUpdateAutomations[i]
-		c, err := convertAutomation(a, objs, secrets)
+		c, err := Automation(a, secrets, sources, policies)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s %s/%s: %w", v1.ImageUpdateAutomationKind, a.Namespace, a.Name, err))
 			continue
@@ -50,14 +53,17 @@ func Convert(objs *load.Objects, secrets Secrets) (automation.Config, error) {
 	return cfg, errors.Join(errs...)
 }
 
-func convertRepository(r *v1.ImageRepository, secrets Secrets) (automation.Repository, error) {
+// Repository converts one ImageRepository, reading its credentials from secrets and, for a
+// spec.serviceAccountName without a spec.secretRef, from accounts. Nil accounts refuse a
+// serviceAccountName (standalone mode has no ServiceAccounts).
+func Repository(r *v1.ImageRepository, secrets Secrets, accounts ServiceAccounts) (automation.Repository, error) {
 	s := r.Spec
 	switch {
 	case s.Provider != "" && s.Provider != "generic":
 		return automation.Repository{}, fmt.Errorf("spec.provider %q: cloud provider credentials are not supported in standalone mode; use spec.secretRef", s.Provider)
 	case s.ProxySecretRef != nil:
 		return automation.Repository{}, errors.New("spec.proxySecretRef is not supported yet")
-	case s.ServiceAccountName != "":
+	case s.ServiceAccountName != "" && accounts == nil:
 		return automation.Repository{}, errors.New("spec.serviceAccountName needs Kubernetes; use spec.secretRef in standalone mode")
 	}
 	repo := automation.Repository{
@@ -88,6 +94,13 @@ func convertRepository(r *v1.ImageRepository, secrets Secrets) (automation.Repos
 			return repo, fmt.Errorf("spec.certSecretRef: %w", err)
 		}
 		repo.Scan.TLS = tls
+	}
+	if s.ServiceAccountName != "" && s.SecretRef == nil {
+		cfg, err := accounts.PullSecrets(r.Namespace, s.ServiceAccountName)
+		if err != nil {
+			return repo, fmt.Errorf("spec.serviceAccountName: %w", err)
+		}
+		repo.Scan.Credentials.DockerConfigJSON = cfg
 	}
 	return repo, nil
 }
@@ -136,7 +149,8 @@ func registryTLS(secrets Secrets, name string) (scanner.TLS, error) {
 	return tls, nil
 }
 
-func convertPolicy(p *v1.ImagePolicy) (automation.Policy, error) {
+// Policy converts one ImagePolicy.
+func Policy(p *v1.ImagePolicy) (automation.Policy, error) {
 	s := p.Spec
 	switch {
 	case len(s.Platforms) > 0:
@@ -176,7 +190,10 @@ func convertPolicy(p *v1.ImagePolicy) (automation.Policy, error) {
 	}, nil
 }
 
-func convertAutomation(a *v1.ImageUpdateAutomation, objs *load.Objects, secrets Secrets) (automation.Automation, error) {
+// Automation converts one ImageUpdateAutomation, reading its credentials from secrets. The
+// GitRepository its spec.sourceRef names comes from sources, the policies its
+// spec.policySelector chooses from policies; nil finds none.
+func Automation(a *v1.ImageUpdateAutomation, secrets Secrets, sources GitRepositories, policies Policies) (automation.Automation, error) {
 	s := a.Spec
 	out := automation.Automation{
 		ID:       automation.ObjectID{Kind: automation.KindAutomation, Namespace: a.Namespace, Name: a.Name},
@@ -202,7 +219,7 @@ func convertAutomation(a *v1.ImageUpdateAutomation, objs *load.Objects, secrets 
 		out.Git.URL = git.Repository.URL
 		secretRef = git.Repository.SecretRef
 	case s.SourceRef != nil:
-		src, err := findGitRepository(objs, s.SourceRef.Namespace, s.SourceRef.Name)
+		src, err := findGitRepository(sources, s.SourceRef.Namespace, s.SourceRef.Name)
 		if err != nil {
 			return out, fmt.Errorf("spec.sourceRef: %w", err)
 		}
@@ -255,7 +272,7 @@ func convertAutomation(a *v1.ImageUpdateAutomation, objs *load.Objects, secrets 
 	}
 
 	if sel := s.PolicySelector; sel != nil {
-		ids, err := selectPolicies(objs, a.Namespace, sel)
+		ids, err := selectPolicies(policies, a.Namespace, sel)
 		if err != nil {
 			return out, fmt.Errorf("spec.policySelector: %w", err)
 		}
@@ -264,13 +281,11 @@ func convertAutomation(a *v1.ImageUpdateAutomation, objs *load.Objects, secrets 
 	return out, nil
 }
 
-func findGitRepository(objs *load.Objects, namespace, name string) (*v1.GitRepository, error) {
-	for i := range objs.GitRepositories {
-		if g := &objs.GitRepositories[i]; g.Namespace == namespace && g.Name == name {
-			return g, nil
-		}
+func findGitRepository(sources GitRepositories, namespace, name string) (*v1.GitRepository, error) {
+	if sources == nil {
+		return nil, fmt.Errorf("GitRepository %s/%s not found", namespace, name)
 	}
-	return nil, fmt.Errorf("GitRepository %s/%s not found", namespace, name)
+	return sources.GitRepository(namespace, name)
 }
 
 // gitAuth reads Flux's Git credential keys: username and password, bearerToken, or identity
@@ -327,17 +342,21 @@ func signingKey(secrets Secrets, k *v1.SigningKey) (committer.Signing, error) {
 	return s, err
 }
 
-// selectPolicies lists the policies of namespace whose labels the selector matches.
-func selectPolicies(objs *load.Objects, namespace string, sel *metav1.LabelSelector) ([]automation.ObjectID, error) {
+// selectPolicies lists the policies of namespace whose labels the selector matches; an
+// empty list, not nil, when there are none (nil would mean every policy).
+func selectPolicies(policies Policies, namespace string, sel *metav1.LabelSelector) ([]automation.ObjectID, error) {
 	selector, err := metav1.LabelSelectorAsSelector(sel)
 	if err != nil {
 		return nil, err
 	}
 	ids := []automation.ObjectID{}
-	for _, p := range objs.ImagePolicies {
-		if p.Namespace == namespace && selector.Matches(labelSet(p.Labels)) {
-			ids = append(ids, automation.ObjectID{Kind: automation.KindPolicy, Namespace: p.Namespace, Name: p.Name})
+	if policies != nil {
+		if ids, err = policies.SelectPolicies(namespace, selector); err != nil {
+			return nil, err
 		}
+	}
+	if ids == nil {
+		ids = []automation.ObjectID{}
 	}
 	return ids, nil
 }

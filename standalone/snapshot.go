@@ -1,4 +1,4 @@
-package main
+package standalone
 
 import (
 	"context"
@@ -16,7 +16,7 @@ import (
 // `tagflow status` can answer while the store is locked by the running process.
 const snapshotFile = "status.json"
 
-// snapshotInterval is how often a running tagflow refreshes the snapshot.
+// snapshotInterval is how often Run refreshes the snapshot.
 const snapshotInterval = 2 * time.Second
 
 // snapshot is the content of the snapshot file.

@@ -1,0 +1,36 @@
+package standalone
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/tagflow/tagflow/automation"
+	"github.com/tagflow/tagflow/store"
+)
+
+// ReadStatus reads the status of every object from the store in dataDir or, while a
+// running tagflow holds the store, from the snapshot that process refreshes.
+func ReadStatus(ctx context.Context, dataDir string) ([]automation.ObjectStatus, error) {
+	path := filepath.Join(dataDir, automation.StoreFile)
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("no tagflow state in %s: run \"tagflow run\" first, or give --data-dir", dataDir)
+	}
+	db, err := store.Open(path, store.Options{Timeout: 200 * time.Millisecond})
+	if errors.Is(err, store.ErrLocked) {
+		snap, serr := loadSnapshot(dataDir)
+		if serr != nil {
+			return nil, fmt.Errorf("%w; and no status snapshot: %v", err, serr)
+		}
+		return snap.Objects, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	return automation.ReadStatus(ctx, db)
+}
