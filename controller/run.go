@@ -35,9 +35,12 @@ func (w *leaderWork) Start(ctx context.Context) error {
 		case <-time.After(5 * time.Second):
 		}
 	}
+	// Subscribed before Run starts, so that the status writer misses none of its events.
+	sub := c.engine.Subscribe()
+	defer sub.Close()
 	done := make(chan error, 2)
 	go func() { done <- c.engine.Run(ctx) }()
-	go func() { c.writeStatuses(ctx); done <- nil }()
+	go func() { c.writeStatuses(ctx, sub); done <- nil }()
 
 	resync := time.NewTicker(c.opts.ResyncInterval)
 	defer resync.Stop()

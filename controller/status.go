@@ -17,43 +17,156 @@ import (
 	"github.com/tagflow/tagflow/webhook"
 )
 
-// The status writer looks for news this often, and writes every status at least this
-// often even when nothing seems to have changed.
-const (
-	statusPoll   = 200 * time.Millisecond
-	statusResync = 30 * time.Second
-)
+// statusResync is how often the status writer compares every object's status with the
+// engine's even without news (a patch that failed is retried then).
+const statusResync = 30 * time.Second
 
-// writeStatuses writes each object's status whenever the engine's statuses or the
-// configuration change, until ctx ends.
-func (c *Controller) writeStatuses(ctx context.Context) {
-	tick := time.NewTicker(statusPoll)
-	defer tick.Stop()
-	var seen uint64
-	last := time.Time{}
+// writeStatuses writes the status of each object the engine's events name, and of every
+// object after each build of the configuration and every statusResync, until ctx ends.
+func (c *Controller) writeStatuses(ctx context.Context, sub *automation.Subscription) {
+	resync := time.NewTicker(statusResync)
+	defer resync.Stop()
 	for {
-		force := false
+		var only map[automation.ObjectID]automation.ObjectStatus // nil: every object
 		select {
 		case <-ctx.Done():
 			return
 		case <-c.synced:
-			force = true
-		case <-tick.C:
+		case <-resync.C:
+		case <-sub.Ready():
+			evs, lost := sub.Next()
+			if lost == 0 {
+				only = eventStatuses(evs)
+			}
 		}
-		v := c.engine.StatusVersion()
-		if !force && v == seen && time.Since(last) < statusResync {
-			continue
-		}
-		seen, last = v, time.Now()
-		if err := c.syncStatuses(ctx); err != nil && ctx.Err() == nil {
+		if err := c.syncStatuses(ctx, only); err != nil && ctx.Err() == nil {
 			c.log.Warn("writing statuses", "error", err.Error())
 		}
 	}
 }
 
-// syncStatuses compares the status every object should have with the one it has and
-// patches the difference.
-func (c *Controller) syncStatuses(ctx context.Context) error {
+// eventStatuses is the newest status of each object the events name (none for objects
+// that left the configuration: the next build writes theirs).
+func eventStatuses(evs []automation.Event) map[automation.ObjectID]automation.ObjectStatus {
+	out := map[automation.ObjectID]automation.ObjectStatus{}
+	for _, ev := range evs {
+		if ev.Type == automation.EventRemoved {
+			delete(out, ev.Object)
+			continue
+		}
+		out[ev.Object] = ev.Status
+	}
+	return out
+}
+
+// statusKind is how the status of one of the engine's kinds is written.
+type statusKind struct {
+	kind  automation.Kind
+	empty func() client.Object
+	items func(*objects) []client.Object
+	// compute sets obj's status from the engine's and reports whether it changed; events
+	// emits the events of the change from orig to obj.
+	compute func(c *Controller, obj client.Object, st *objectState, es automation.ObjectStatus) bool
+	events  func(c *Controller, orig, obj client.Object)
+}
+
+func itemsOf[T any, P interface {
+	*T
+	client.Object
+}](list []T) []client.Object {
+	out := make([]client.Object, len(list))
+	for i := range list {
+		out[i] = P(&list[i])
+	}
+	return out
+}
+
+var statusKinds = []statusKind{{
+	kind:  automation.KindRepository,
+	empty: func() client.Object { return &v1.ImageRepository{} },
+	items: func(o *objects) []client.Object { return itemsOf(o.repos.Items) },
+	compute: func(c *Controller, obj client.Object, st *objectState, es automation.ObjectStatus) bool {
+		return c.repositoryStatus(obj.(*v1.ImageRepository), st, es)
+	},
+	events: func(c *Controller, orig, obj client.Object) {
+		c.repositoryEvents(orig.(*v1.ImageRepository), obj.(*v1.ImageRepository))
+	},
+}, {
+	kind:  automation.KindPolicy,
+	empty: func() client.Object { return &v1.ImagePolicy{} },
+	items: func(o *objects) []client.Object { return itemsOf(o.policies.Items) },
+	compute: func(c *Controller, obj client.Object, st *objectState, es automation.ObjectStatus) bool {
+		return c.policyStatus(obj.(*v1.ImagePolicy), st, es)
+	},
+	events: func(c *Controller, orig, obj client.Object) {
+		c.policyEvents(orig.(*v1.ImagePolicy), obj.(*v1.ImagePolicy))
+	},
+}, {
+	kind:  automation.KindAutomation,
+	empty: func() client.Object { return &v1.ImageUpdateAutomation{} },
+	items: func(o *objects) []client.Object { return itemsOf(o.autos.Items) },
+	compute: func(c *Controller, obj client.Object, st *objectState, es automation.ObjectStatus) bool {
+		return c.automationStatus(obj.(*v1.ImageUpdateAutomation), st, es)
+	},
+	events: func(c *Controller, orig, obj client.Object) {
+		c.automationEvents(orig.(*v1.ImageUpdateAutomation), obj.(*v1.ImageUpdateAutomation))
+	},
+}}
+
+// statusPatcher patches statuses and collects the failures.
+type statusPatcher struct {
+	c    *Controller
+	ctx  context.Context
+	errs []error
+}
+
+// write computes the status of orig (as it is in the cache) and patches it when it changed.
+func (p *statusPatcher) write(k statusKind, orig client.Object, st *objectState, es automation.ObjectStatus) {
+	obj := orig.DeepCopyObject().(client.Object)
+	if !k.compute(p.c, obj, st, es) {
+		return
+	}
+	k.events(p.c, orig, obj)
+	p.patch(orig, obj)
+}
+
+func (p *statusPatcher) patch(orig, obj client.Object) {
+	if err := p.c.client.Status().Patch(p.ctx, obj, client.MergeFrom(orig)); err != nil && !apierrors.IsNotFound(err) {
+		kind := strings.TrimPrefix(fmt.Sprintf("%T", obj), "*v1.")
+		p.errs = append(p.errs, fmt.Errorf("%s %s/%s: writing status: %w", kind, obj.GetNamespace(), obj.GetName(), err))
+	}
+}
+
+func (p *statusPatcher) err() error {
+	if len(p.errs) > 0 {
+		return fmt.Errorf("%d status updates failed, first: %w", len(p.errs), p.errs[0])
+	}
+	return nil
+}
+
+// syncStatuses compares the status objects should have with the one they have and
+// patches the difference: the objects of only, with the statuses it holds, or every
+// object (with the engine's statuses, and the Receivers) when only is nil.
+func (c *Controller) syncStatuses(ctx context.Context, only map[automation.ObjectID]automation.ObjectStatus) error {
+	c.mu.Lock()
+	state := c.state
+	c.mu.Unlock()
+	p := &statusPatcher{c: c, ctx: ctx}
+	if only != nil {
+		for _, k := range statusKinds {
+			for id, es := range only {
+				if id.Kind != k.kind {
+					continue
+				}
+				obj := k.empty()
+				if err := c.client.Get(ctx, client.ObjectKey{Namespace: id.Namespace, Name: id.Name}, obj); err != nil {
+					continue // deleted, or not watched by this shard; the next build writes the rest
+				}
+				p.write(k, obj, state[id], es)
+			}
+		}
+		return p.err()
+	}
 	statuses, err := c.engine.Status(ctx)
 	if err != nil {
 		return err
@@ -66,62 +179,33 @@ func (c *Controller) syncStatuses(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	c.mu.Lock()
-	state := c.state
-	c.mu.Unlock()
+	for _, k := range statusKinds {
+		for _, obj := range k.items(objs) {
+			id := automation.ObjectID{Kind: k.kind, Namespace: obj.GetNamespace(), Name: obj.GetName()}
+			p.write(k, obj, state[id], byID[id])
+		}
+	}
+	c.syncReceiverStatuses(p)
+	return p.err()
+}
 
-	var errs []error
-	patch := func(obj client.Object, orig client.Object) {
-		if err := c.client.Status().Patch(ctx, obj, client.MergeFrom(orig)); err != nil && !apierrors.IsNotFound(err) {
-			kind := strings.TrimPrefix(fmt.Sprintf("%T", obj), "*v1.")
-			errs = append(errs, fmt.Errorf("%s %s/%s: writing status: %w", kind, obj.GetNamespace(), obj.GetName(), err))
-		}
+// syncReceiverStatuses writes the Receivers' statuses from what the webhook server loaded.
+func (c *Controller) syncReceiverStatuses(p *statusPatcher) {
+	if c.receivers == nil {
+		return
 	}
-	for i := range objs.repos.Items {
-		orig := &objs.repos.Items[i]
-		id := automation.ObjectID{Kind: automation.KindRepository, Namespace: orig.Namespace, Name: orig.Name}
+	var recs v1.ReceiverList
+	if err := c.client.List(p.ctx, &recs); err != nil {
+		p.errs = append(p.errs, fmt.Errorf("listing Receivers: %w", err))
+	}
+	for i := range recs.Items {
+		orig := &recs.Items[i]
 		obj := orig.DeepCopy()
-		if c.repositoryStatus(obj, state[id], byID[id]) {
-			c.repositoryEvents(orig, obj)
-			patch(obj, orig)
+		if c.receiverStatus(obj) {
+			c.failureEvent(obj, orig.Status.Conditions, obj.Status.Conditions)
+			p.patch(orig, obj)
 		}
 	}
-	for i := range objs.policies.Items {
-		orig := &objs.policies.Items[i]
-		id := automation.ObjectID{Kind: automation.KindPolicy, Namespace: orig.Namespace, Name: orig.Name}
-		obj := orig.DeepCopy()
-		if c.policyStatus(obj, state[id], byID[id]) {
-			c.policyEvents(orig, obj)
-			patch(obj, orig)
-		}
-	}
-	for i := range objs.autos.Items {
-		orig := &objs.autos.Items[i]
-		id := automation.ObjectID{Kind: automation.KindAutomation, Namespace: orig.Namespace, Name: orig.Name}
-		obj := orig.DeepCopy()
-		if c.automationStatus(obj, state[id], byID[id]) {
-			c.automationEvents(orig, obj)
-			patch(obj, orig)
-		}
-	}
-	if c.receivers != nil {
-		var recs v1.ReceiverList
-		if err := c.client.List(ctx, &recs); err != nil {
-			errs = append(errs, fmt.Errorf("listing Receivers: %w", err))
-		}
-		for i := range recs.Items {
-			orig := &recs.Items[i]
-			obj := orig.DeepCopy()
-			if c.receiverStatus(obj) {
-				c.failureEvent(obj, orig.Status.Conditions, obj.Status.Conditions)
-				patch(obj, orig)
-			}
-		}
-	}
-	if len(errs) > 0 {
-		return fmt.Errorf("%d status updates failed, first: %w", len(errs), errs[0])
-	}
-	return nil
 }
 
 // outcome is the state of an object's reconciliation, for its conditions.
