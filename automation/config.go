@@ -1,6 +1,7 @@
 package automation
 
 import (
+	"cmp"
 	"fmt"
 	"time"
 
@@ -35,14 +36,13 @@ func (id ObjectID) String() string {
 	return string(id.Kind) + "/" + id.Namespace + "/" + id.Name
 }
 
-func (id ObjectID) less(o ObjectID) bool {
-	if id.Kind != o.Kind {
-		return kindOrder(id.Kind) < kindOrder(o.Kind)
-	}
-	if id.Namespace != o.Namespace {
-		return id.Namespace < o.Namespace
-	}
-	return id.Name < o.Name
+// compare orders objects by kind (repositories, policies, automations), namespace and name.
+func (id ObjectID) compare(o ObjectID) int {
+	return cmp.Or(
+		cmp.Compare(kindOrder(id.Kind), kindOrder(o.Kind)),
+		cmp.Compare(id.Namespace, o.Namespace),
+		cmp.Compare(id.Name, o.Name),
+	)
 }
 
 func kindOrder(k Kind) int {

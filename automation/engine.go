@@ -14,23 +14,21 @@ import (
 
 	"github.com/robfig/cron/v3"
 
-	"github.com/tagflow/tagflow/committer"
 	"github.com/tagflow/tagflow/internal/redact"
 	"github.com/tagflow/tagflow/policy"
 	"github.com/tagflow/tagflow/scanner"
 	"github.com/tagflow/tagflow/setter"
-	"github.com/tagflow/tagflow/store"
 )
 
 // Options configures New. Store, Scanner and Committer are required; the zero value of
 // every other field means its default.
 type Options struct {
-	// Store keeps the tag cache and the status of every object.
-	Store *store.DB
-	// Scanner reads the registries.
-	Scanner *scanner.Scanner
-	// Committer keeps the clone cache and commits and pushes.
-	Committer *committer.Committer
+	// Store keeps the tag cache and the status of every object (a *store.DB).
+	Store Store
+	// Scanner reads the registries (a *scanner.Scanner).
+	Scanner Scanner
+	// Committer keeps the clone cache and commits and pushes (a *committer.Committer).
+	Committer Committer
 	// Logger receives what the engine does (scans, evaluations, commits, failures) and the
 	// setter's warnings. Nil: nothing is logged.
 	Logger *slog.Logger
@@ -56,9 +54,9 @@ type Options struct {
 // Engine runs scans, policy evaluations and automations over a configuration set with
 // Apply. It is safe for concurrent use, but RunOnce, Run and Plan exclude each other.
 type Engine struct {
-	db          *store.DB
-	scan        *scanner.Scanner
-	commit      *committer.Committer
+	db          Store
+	scan        Scanner
+	commit      Committer
 	log         *slog.Logger
 	clock       Clock
 	now         func() time.Time // clock.Now
@@ -142,10 +140,7 @@ func New(opts Options) (*Engine, error) {
 	if e.metrics == nil {
 		e.metrics = NopMetrics{}
 	}
-	e.cfg.Store(&compiled{
-		repos: map[ObjectID]*repoEntry{}, policies: map[ObjectID]*policyEntry{}, autos: map[ObjectID]*autoEntry{},
-		byImage: map[string][]ObjectID{}, policiesByRepo: map[ObjectID][]ObjectID{}, autosByPolicy: map[ObjectID][]ObjectID{},
-	})
+	e.cfg.Store(newCompiled())
 	return e, nil
 }
 
@@ -227,64 +222,29 @@ type every time.Duration
 
 func (d every) Next(t time.Time) time.Time { return t.Add(time.Duration(d)) }
 
-// compile validates cfg. Problems of single objects are recorded in their entries; only
-// problems of the whole (duplicates, objects without a name) are returned.
-func compile(cfg Config) (*compiled, error) {
-	c := &compiled{
+// newCompiled returns an empty configuration.
+func newCompiled() *compiled {
+	return &compiled{
 		repos: map[ObjectID]*repoEntry{}, policies: map[ObjectID]*policyEntry{}, autos: map[ObjectID]*autoEntry{},
 		byImage: map[string][]ObjectID{}, policiesByRepo: map[ObjectID][]ObjectID{}, autosByPolicy: map[ObjectID][]ObjectID{},
 	}
+}
+
+// compile validates cfg. Problems of single objects are recorded in their entries; only
+// problems of the whole (duplicates, objects without a name) are returned.
+func compile(cfg Config) (*compiled, error) {
+	c := newCompiled()
 	var problems []error
-	check := func(id ObjectID, kind Kind, seen bool) bool {
-		switch {
-		case id.Name == "":
-			problems = append(problems, fmt.Errorf("%s object without a name", kind))
-			return false
-		case strings.ContainsAny(id.Name+id.Namespace, "/\x00\n"):
-			problems = append(problems, fmt.Errorf("%s object %q in namespace %q: names cannot contain slashes or control characters", kind, id.Name, id.Namespace))
-			return false
-		case id.Kind != kind:
-			problems = append(problems, fmt.Errorf("%s: listed among the %s objects", id, kind))
-			return false
-		case seen:
-			problems = append(problems, fmt.Errorf("%s: defined twice", id))
-			return false
-		}
-		return true
-	}
 	for _, r := range cfg.Repositories {
 		if r.ID.Kind == "" {
 			r.ID.Kind = KindRepository
 		}
 		_, seen := c.repos[r.ID]
-		if !check(r.ID, KindRepository, seen) {
+		if err := checkID(r.ID, KindRepository, seen); err != nil {
+			problems = append(problems, err)
 			continue
 		}
-		e := &repoEntry{cfg: r}
-		if img, err := scanner.CanonicalName(r.Scan.Image); err != nil {
-			e.err = fmt.Errorf("image: %w", err)
-		} else {
-			e.image = img
-		}
-		switch {
-		case r.Schedule != "":
-			if sch, err := parseSchedule(r.Schedule); err != nil {
-				e.err = errors.Join(e.err, err)
-			} else {
-				e.schedule = sch
-			}
-		case r.Interval < 0:
-			e.err = errors.Join(e.err, fmt.Errorf("negative interval %s", r.Interval))
-		case r.Interval == 0:
-			e.schedule = every(DefaultInterval)
-		default:
-			e.schedule = every(r.Interval)
-		}
-		c.repos[r.ID] = e
-		c.repoOrder = append(c.repoOrder, r.ID)
-		if e.image != "" {
-			c.byImage[e.image] = append(c.byImage[e.image], r.ID)
-		}
+		c.addRepository(r)
 	}
 	sortIDs(c.repoOrder)
 	for _, p := range cfg.Policies {
@@ -292,31 +252,11 @@ func compile(cfg Config) (*compiled, error) {
 			p.ID.Kind = KindPolicy
 		}
 		_, seen := c.policies[p.ID]
-		if !check(p.ID, KindPolicy, seen) {
+		if err := checkID(p.ID, KindPolicy, seen); err != nil {
+			problems = append(problems, err)
 			continue
 		}
-		ref := p.Repository
-		if ref.Kind == "" {
-			ref.Kind = KindRepository
-		}
-		if ref.Namespace == "" {
-			ref.Namespace = p.ID.Namespace
-		}
-		e := &policyEntry{cfg: p, repo: ref}
-		pol, err := policy.New(p.Spec)
-		switch {
-		case err != nil:
-			e.reason, e.err = ReasonInvalidSpec, err
-		case p.ReflectDigest != "" && p.ReflectDigest != ReflectNever && p.ReflectDigest != ReflectIfNotPresent && p.ReflectDigest != ReflectAlways:
-			e.reason, e.err = ReasonInvalidSpec, fmt.Errorf("digest reflection policy %q: want Never, IfNotPresent or Always", p.ReflectDigest)
-		case ref.Kind != KindRepository || c.repos[ref] == nil:
-			e.reason, e.err = ReasonRepositoryNotFound, fmt.Errorf("repository %s not found", ref)
-		default:
-			e.pol = pol
-			c.policiesByRepo[ref] = append(c.policiesByRepo[ref], p.ID)
-		}
-		c.policies[p.ID] = e
-		c.policyOrder = append(c.policyOrder, p.ID)
+		c.addPolicy(p)
 	}
 	sortIDs(c.policyOrder)
 	for _, a := range cfg.Automations {
@@ -324,67 +264,11 @@ func compile(cfg Config) (*compiled, error) {
 			a.ID.Kind = KindAutomation
 		}
 		_, seen := c.autos[a.ID]
-		if !check(a.ID, KindAutomation, seen) {
+		if err := checkID(a.ID, KindAutomation, seen); err != nil {
+			problems = append(problems, err)
 			continue
 		}
-		e := &autoEntry{cfg: a}
-		switch {
-		case a.Schedule != "":
-			if sch, err := parseSchedule(a.Schedule); err != nil {
-				e.reason, e.err = ReasonInvalidSpec, err
-			} else {
-				e.schedule = sch
-			}
-		case a.Interval < 0:
-			e.reason, e.err = ReasonInvalidSpec, fmt.Errorf("negative interval %s", a.Interval)
-		case a.Interval > 0:
-			e.schedule = every(a.Interval)
-		}
-		if e.err == nil {
-			switch {
-			case a.Git.URL == "":
-				e.reason, e.err = ReasonInvalidSpec, errors.New("no git URL")
-			case a.Git.Branch == "":
-				e.reason, e.err = ReasonInvalidSpec, errors.New("no git branch")
-			}
-		}
-		if e.err == nil {
-			if err := compilePush(e); err != nil {
-				e.reason, e.err = ReasonInvalidSpec, err
-			}
-		}
-		if a.Policies == nil {
-			for _, pid := range c.policyOrder {
-				if pid.Namespace == a.ID.Namespace {
-					e.policies = append(e.policies, pid)
-				}
-			}
-		} else {
-			var missing []string
-			for _, pid := range a.Policies {
-				if pid.Kind == "" {
-					pid.Kind = KindPolicy
-				}
-				if pid.Namespace == "" {
-					pid.Namespace = a.ID.Namespace
-				}
-				if _, ok := c.policies[pid]; !ok {
-					missing = append(missing, pid.String())
-					continue
-				}
-				if !slices.Contains(e.policies, pid) {
-					e.policies = append(e.policies, pid)
-				}
-			}
-			if len(missing) > 0 && e.err == nil {
-				e.reason, e.err = ReasonPolicyNotFound, fmt.Errorf("policies not found: %v", missing)
-			}
-		}
-		for _, pid := range e.policies {
-			c.autosByPolicy[pid] = append(c.autosByPolicy[pid], a.ID)
-		}
-		c.autos[a.ID] = e
-		c.autoOrder = append(c.autoOrder, a.ID)
+		c.addAutomation(a)
 	}
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, errors.Join(problems...))
@@ -394,16 +278,161 @@ func compile(cfg Config) (*compiled, error) {
 	return c, nil
 }
 
+// checkID returns the problem of an object's ID, listed among the objects of kind, that
+// makes the whole configuration unusable; seen says the ID came before.
+func checkID(id ObjectID, kind Kind, seen bool) error {
+	switch {
+	case id.Name == "":
+		return fmt.Errorf("%s object without a name", kind)
+	case strings.ContainsAny(id.Name+id.Namespace, "/\x00\n"):
+		return fmt.Errorf("%s object %q in namespace %q: names cannot contain slashes or control characters", kind, id.Name, id.Namespace)
+	case id.Kind != kind:
+		return fmt.Errorf("%s: listed among the %s objects", id, kind)
+	case seen:
+		return fmt.Errorf("%s: defined twice", id)
+	}
+	return nil
+}
+
+// addRepository adds a repository whose ID is valid, recording the problems of its spec
+// in its entry.
+func (c *compiled) addRepository(r Repository) {
+	e := &repoEntry{cfg: r}
+	if img, err := scanner.CanonicalName(r.Scan.Image); err != nil {
+		e.err = fmt.Errorf("image: %w", err)
+	} else {
+		e.image = img
+	}
+	switch {
+	case r.Schedule != "":
+		if sch, err := parseSchedule(r.Schedule); err != nil {
+			e.err = errors.Join(e.err, err)
+		} else {
+			e.schedule = sch
+		}
+	case r.Interval < 0:
+		e.err = errors.Join(e.err, fmt.Errorf("negative interval %s", r.Interval))
+	case r.Interval == 0:
+		e.schedule = every(DefaultInterval)
+	default:
+		e.schedule = every(r.Interval)
+	}
+	c.repos[r.ID] = e
+	c.repoOrder = append(c.repoOrder, r.ID)
+	if e.image != "" {
+		c.byImage[e.image] = append(c.byImage[e.image], r.ID)
+	}
+}
+
+// addPolicy adds a policy whose ID is valid, after every repository, recording the
+// problems of its spec in its entry.
+func (c *compiled) addPolicy(p Policy) {
+	ref := p.Repository
+	if ref.Kind == "" {
+		ref.Kind = KindRepository
+	}
+	if ref.Namespace == "" {
+		ref.Namespace = p.ID.Namespace
+	}
+	e := &policyEntry{cfg: p, repo: ref}
+	pol, err := policy.New(p.Spec)
+	switch {
+	case err != nil:
+		e.reason, e.err = ReasonInvalidSpec, err
+	case p.ReflectDigest != "" && p.ReflectDigest != ReflectNever && p.ReflectDigest != ReflectIfNotPresent && p.ReflectDigest != ReflectAlways:
+		e.reason, e.err = ReasonInvalidSpec, fmt.Errorf("digest reflection policy %q: want Never, IfNotPresent or Always", p.ReflectDigest)
+	case ref.Kind != KindRepository || c.repos[ref] == nil:
+		e.reason, e.err = ReasonRepositoryNotFound, fmt.Errorf("repository %s not found", ref)
+	default:
+		e.pol = pol
+		c.policiesByRepo[ref] = append(c.policiesByRepo[ref], p.ID)
+	}
+	c.policies[p.ID] = e
+	c.policyOrder = append(c.policyOrder, p.ID)
+}
+
+// addAutomation adds an automation whose ID is valid, after every policy, recording the
+// problems of its spec in its entry.
+func (c *compiled) addAutomation(a Automation) {
+	e := &autoEntry{cfg: a}
+	e.schedule, e.err = automationSchedule(a)
+	if e.err == nil {
+		e.err = checkGit(a)
+	}
+	if e.err == nil {
+		e.err = compilePush(e)
+	}
+	if e.err != nil {
+		e.reason = ReasonInvalidSpec
+	}
+	var missing []string
+	e.policies, missing = c.automationPolicies(a)
+	if len(missing) > 0 && e.err == nil {
+		e.reason, e.err = ReasonPolicyNotFound, fmt.Errorf("policies not found: %v", missing)
+	}
+	for _, pid := range e.policies {
+		c.autosByPolicy[pid] = append(c.autosByPolicy[pid], a.ID)
+	}
+	c.autos[a.ID] = e
+	c.autoOrder = append(c.autoOrder, a.ID)
+}
+
+// automationSchedule returns the schedule of an automation: nil when only triggers run it.
+func automationSchedule(a Automation) (cron.Schedule, error) {
+	switch {
+	case a.Schedule != "":
+		return parseSchedule(a.Schedule)
+	case a.Interval < 0:
+		return nil, fmt.Errorf("negative interval %s", a.Interval)
+	case a.Interval > 0:
+		return every(a.Interval), nil
+	}
+	return nil, nil
+}
+
+// checkGit checks that an automation names a Git remote and branch.
+func checkGit(a Automation) error {
+	switch {
+	case a.Git.URL == "":
+		return errors.New("no git URL")
+	case a.Git.Branch == "":
+		return errors.New("no git branch")
+	}
+	return nil
+}
+
+// automationPolicies resolves the policies an automation selects: those it lists, in its
+// order and once each, or every policy of its namespace when it lists none. missing are
+// the listed policies that are not configured.
+func (c *compiled) automationPolicies(a Automation) (policies []ObjectID, missing []string) {
+	if a.Policies == nil {
+		for _, pid := range c.policyOrder {
+			if pid.Namespace == a.ID.Namespace {
+				policies = append(policies, pid)
+			}
+		}
+		return policies, nil
+	}
+	for _, pid := range a.Policies {
+		if pid.Kind == "" {
+			pid.Kind = KindPolicy
+		}
+		if pid.Namespace == "" {
+			pid.Namespace = a.ID.Namespace
+		}
+		if _, ok := c.policies[pid]; !ok {
+			missing = append(missing, pid.String())
+			continue
+		}
+		if !slices.Contains(policies, pid) {
+			policies = append(policies, pid)
+		}
+	}
+	return policies, missing
+}
+
 func sortIDs(ids []ObjectID) {
-	slices.SortFunc(ids, func(a, b ObjectID) int {
-		if a.less(b) {
-			return -1
-		}
-		if b.less(a) {
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(ids, ObjectID.compare)
 }
 
 // Apply validates cfg and makes it the engine's configuration, at once and as a whole:

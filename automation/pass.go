@@ -88,19 +88,6 @@ func (r Report) Pushed() []ObjectResult {
 	return out
 }
 
-// record changes the status of id with fn: stored when write is true, else only computed
-// (for Plan, which writes nothing).
-func (e *Engine) record(id ObjectID, write bool, fn func(st *ObjectStatus)) ObjectStatus {
-	if write {
-		return e.update(id, fn)
-	}
-	st, _ := e.status(id)
-	fn(&st)
-	redactStatus(e.redactor(), &st)
-	st.Message = oneLine(st.Message)
-	return st
-}
-
 func fail(reason string, err error) func(*ObjectStatus) {
 	return func(st *ObjectStatus) {
 		st.Ready, st.Reason, st.Message = false, reason, failure(st.ID, err)
@@ -109,23 +96,20 @@ func fail(reason string, err error) func(*ObjectStatus) {
 
 // --- Scanning ---
 
-// scanRepo scans one repository into the store. It returns false in ok when ctx ended
-// first (nothing recorded then).
-func (e *Engine) scanRepo(ctx context.Context, c *compiled, id ObjectID, write bool) (res ObjectResult, ok bool) {
+// scanRepository scans one repository into the store's tag cache and records its status
+// in s. It returns false in ok when ctx ended first (nothing recorded then).
+func (e *Engine) scanRepository(ctx context.Context, c *compiled, id ObjectID, s sink) (res ObjectResult, ok bool) {
 	re := c.repos[id]
 	if re.err != nil {
-		return resultOf(e.record(id, write, fail(ReasonInvalidSpec, re.err))), true
+		return resultOf(s.record(id, fail(ReasonInvalidSpec, re.err))), true
 	}
 	if re.cfg.Suspend {
-		return resultOf(e.record(id, write, func(st *ObjectStatus) {
+		return resultOf(s.record(id, func(st *ObjectStatus) {
 			st.Ready, st.Reason, st.Message, st.Image = false, ReasonSuspended, id.String()+": suspended", re.image
 		})), true
 	}
 	start := time.Now()
-	rec := redactedRecorder{TagRecorder: e.db, red: c.red, now: e.now}
-	if write && e.events.active() {
-		rec.diff = &tagChange{}
-	}
+	rec := redactedRecorder{TagRecorder: e.db, red: c.red, now: e.now, diff: s.tagChange()}
 	_, err := e.scan.Refresh(ctx, rec, re.cfg.Scan)
 	if err != nil && ctx.Err() != nil {
 		return ObjectResult{}, false
@@ -140,7 +124,7 @@ func (e *Engine) scanRepo(ctx context.Context, c *compiled, id ObjectID, write b
 	} else {
 		e.log.Debug("scanned", "object", id.String(), "image", re.image, "tags", info.TagCount)
 	}
-	st := e.record(id, write, func(st *ObjectStatus) {
+	st := s.record(id, func(st *ObjectStatus) {
 		st.Image = re.image
 		st.LastScan, st.LastSuccessfulScan, st.TagCount = info.LastAttempt, info.LastSuccess, info.TagCount
 		if err != nil {
@@ -151,7 +135,7 @@ func (e *Engine) scanRepo(ctx context.Context, c *compiled, id ObjectID, write b
 		st.Message = fmt.Sprintf("%s: %d tags", id, info.TagCount)
 	})
 	if d := rec.diff; err == nil && d != nil && d.nAdded+d.nRemoved > 0 {
-		e.events.publish(Event{Type: EventScanned, Object: id, Time: e.now().UTC(), Status: st,
+		s.publish(Event{Type: EventScanned, Object: id, Time: e.now().UTC(), Status: st,
 			Added: d.added, Removed: d.removed, AddedCount: d.nAdded, RemovedCount: d.nRemoved})
 	}
 	return resultOf(st), true
@@ -164,7 +148,7 @@ func (e *Engine) scanRepo(ctx context.Context, c *compiled, id ObjectID, write b
 // time must not pick a winner while some tags are unknown for a passing reason.
 type tagFacts struct {
 	ctx   context.Context
-	scan  *scanner.Scanner
+	scan  Scanner
 	cache scanner.FactCache
 	repo  scanner.Repository
 	times store.TagTimes
@@ -224,15 +208,12 @@ func (e *Engine) waitUntil(id ObjectID, t time.Time) {
 	}
 }
 
-// evaluatePolicy selects the latest tag of a policy. Unless force is set, a policy whose
-// repository's tag set has not changed since its last evaluation, and which depends on
-// nothing but the tag set, is not evaluated again.
-func (e *Engine) evaluatePolicy(ctx context.Context, c *compiled, id ObjectID, write, force bool) evaluation {
+// evaluate selects the latest tag of a policy and records it in s. When s.reuse allows, a
+// policy whose repository's tag set has not changed since its last evaluation, and which
+// depends on nothing but the tag set, is not evaluated again.
+func (e *Engine) evaluate(ctx context.Context, c *compiled, id ObjectID, s sink) evaluation {
 	defer e.lockPolicy(id)()
-	if cur := e.cfg.Load(); write && cur != c {
-		// Evaluate with the configuration in force: a caller holding an older one (it
-		// started before an Apply) must not record a result the newer one contradicts,
-		// such as "repository not found" for a repository added since.
+	if cur := s.config(c); cur != c {
 		if cur.policies[id] == nil {
 			return evaluation{result: ObjectResult{ID: id, Reason: ReasonPending, Message: id.String() + ": no longer configured"}}
 		}
@@ -240,111 +221,160 @@ func (e *Engine) evaluatePolicy(ctx context.Context, c *compiled, id ObjectID, w
 	}
 	pe := c.policies[id]
 	if pe.err != nil {
-		return evaluation{result: resultOf(e.record(id, write, fail(pe.reason, pe.err)))}
+		return evaluation{result: resultOf(s.record(id, fail(pe.reason, pe.err)))}
 	}
 	re := c.repos[pe.repo]
 	if re.err != nil {
-		return evaluation{result: resultOf(e.record(id, write, fail(ReasonRepositoryNotReady, fmt.Errorf("repository %s is invalid", pe.repo))))}
+		return evaluation{result: resultOf(s.record(id, fail(ReasonRepositoryNotReady, fmt.Errorf("repository %s is invalid", pe.repo))))}
 	}
-	var (
-		tags  []string
-		rev   string
-		times store.TagTimes
-		err   error
-	)
-	if pe.pol.NeedsFirstSeen() {
-		times, err = e.db.FirstSeen(re.image)
-		tags, rev = times.Tags, times.Revision
-	} else {
-		var ts store.TagSet
-		ts, err = e.db.Tags(re.image)
-		tags, rev = ts.Tags, ts.Revision
-	}
-	if errors.Is(err, store.ErrNotFound) {
-		err = fmt.Errorf("repository %s has no tags yet", pe.repo)
-		if info, ierr := e.db.ScanInfo(re.image); ierr == nil && info.LastError != "" {
-			err = fmt.Errorf("%w (last scan: %s)", err, info.LastError)
-		}
-		return evaluation{result: resultOf(e.record(id, write, fail(ReasonRepositoryNotReady, err)))}
-	}
+	in, err := e.policyTags(pe, re)
 	if err != nil {
-		return evaluation{result: resultOf(e.record(id, write, fail(ReasonEvaluationFailed, err)))}
+		reason := ReasonEvaluationFailed
+		if errors.Is(err, errNoTags) {
+			reason = ReasonRepositoryNotReady
+		}
+		return evaluation{result: resultOf(s.record(id, fail(reason, err)))}
 	}
-
-	e.polMu.Lock()
-	var state policyState
-	if s := e.polState[id]; s != nil {
-		state = *s
-	}
-	e.polMu.Unlock()
-	spec := pe.cfg.Spec
-	timeDependent := spec.MinAge > 0 || spec.Hold != nil && !spec.Hold.Until.IsZero() || pe.cfg.ReflectDigest == ReflectAlways
-	if !force && state.revision == rev && !timeDependent {
+	state := e.policyState(id)
+	if s.reuse() && state.revision == in.rev && !timeDependent(pe) {
 		st, _ := e.status(id)
 		return evaluation{result: resultOf(st), value: state.value}
 	}
+	sel, digest, err := e.selectTag(ctx, s, id, pe, re, in)
+	if err != nil {
+		return e.evaluationFailed(ctx, s, id, in.rev, err)
+	}
+	return e.evaluationSucceeded(s, id, pe, re, state, in.rev, sel, digest)
+}
 
+// errNoTags marks a repository that has no tags in the store yet.
+var errNoTags = errors.New("no tags yet")
+
+// policyInput is what a policy selects from.
+type policyInput struct {
+	tags  []string
+	rev   string         // the tag set's revision
+	times store.TagTimes // first-seen times; empty unless the policy needs them
+}
+
+// policyTags reads the tags a policy selects from: with their first-seen times when the
+// policy needs them, else only the tags and the revision of the tag set.
+func (e *Engine) policyTags(pe *policyEntry, re *repoEntry) (policyInput, error) {
+	var (
+		in  policyInput
+		err error
+	)
+	if pe.pol.NeedsFirstSeen() {
+		in.times, err = e.db.FirstSeen(re.image)
+		in.tags, in.rev = in.times.Tags, in.times.Revision
+	} else {
+		var ts store.TagSet
+		ts, err = e.db.Tags(re.image)
+		in.tags, in.rev = ts.Tags, ts.Revision
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		err = fmt.Errorf("repository %s has %w", pe.repo, errNoTags)
+		if info, ierr := e.db.ScanInfo(re.image); ierr == nil && info.LastError != "" {
+			err = fmt.Errorf("%w (last scan: %s)", err, info.LastError)
+		}
+	}
+	return in, err
+}
+
+// policyState returns a copy of what the engine remembers about policy id.
+func (e *Engine) policyState(id ObjectID) policyState {
+	e.polMu.Lock()
+	defer e.polMu.Unlock()
+	if s := e.polState[id]; s != nil {
+		return *s
+	}
+	return policyState{}
+}
+
+// timeDependent reports whether a policy's result may change with time alone: minAge, a
+// hold that expires, or a digest read from the registry on every evaluation.
+func timeDependent(pe *policyEntry) bool {
+	spec := pe.cfg.Spec
+	return spec.MinAge > 0 || spec.Hold != nil && !spec.Hold.Until.IsZero() || pe.cfg.ReflectDigest == ReflectAlways
+}
+
+// selectTag runs the policy over tags and finds the digest of the winner when the policy
+// reflects it. It tells s when a tag held back by minAge becomes eligible.
+func (e *Engine) selectTag(ctx context.Context, s sink, id ObjectID, pe *policyEntry, re *repoEntry, in policyInput) (policy.Result, string, error) {
 	start := time.Now()
 	now := e.now()
-	facts := &tagFacts{ctx: ctx, scan: e.scan, cache: e.db, repo: re.cfg.Scan, times: times, now: now}
+	facts := &tagFacts{ctx: ctx, scan: e.scan, cache: e.db, repo: re.cfg.Scan, times: in.times, now: now}
 	if pe.pol.NeedsFirstSeen() {
 		if info, err := e.db.ScanInfo(re.image); err == nil {
 			facts.firstScan = info.FirstSuccess
 		}
 	}
-	sel, err := pe.pol.Select(tags, policy.Inputs{Facts: facts, Now: now})
-	if write {
-		var next time.Time
-		var we *policy.WaitingError
-		switch {
-		case sel.Waiting != nil:
-			next = sel.Waiting.Next
-		case errors.As(err, &we):
-			next = we.Next
-		}
-		e.waitUntil(id, next)
+	sel, err := pe.pol.Select(in.tags, policy.Inputs{Facts: facts, Now: now})
+	var next time.Time
+	var we *policy.WaitingError
+	switch {
+	case sel.Waiting != nil:
+		next = sel.Waiting.Next
+	case errors.As(err, &we):
+		next = we.Next
 	}
+	s.waitUntil(id, next)
 	if facts.err != nil {
 		err = fmt.Errorf("fetching creation times: %w", facts.err)
 	}
 	var digest string
 	if err == nil {
-		switch pe.cfg.ReflectDigest {
-		case ReflectAlways:
-			digest, err = e.scan.Digest(ctx, re.cfg.Scan, sel.Tag)
-		case ReflectIfNotPresent:
-			var f scanner.Facts
-			f, err = e.scan.CachedFacts(ctx, e.db, re.cfg.Scan, sel.Tag)
-			digest = f.Digest
-		}
-		if err != nil {
-			err = fmt.Errorf("getting the digest of %s:%s: %w", re.cfg.Scan.Image, sel.Tag, err)
-		}
+		digest, err = e.reflectDigest(ctx, pe, re, sel.Tag)
 	}
 	e.metrics.PolicyEvaluated(id, time.Since(start), err)
-	if err != nil {
-		if ctx.Err() != nil {
-			return evaluation{result: ObjectResult{ID: id, Reason: ReasonPending, Message: id.String() + ": interrupted"}}
-		}
-		if errors.Is(err, policy.ErrWaiting) {
-			if write {
-				e.polMu.Lock()
-				e.polState[id] = &policyState{revision: rev}
-				e.polMu.Unlock()
-			}
-			st := e.record(id, write, func(st *ObjectStatus) {
-				st.Ready, st.Reason, st.Message = true, ReasonWaiting, failure(id, err)
-			})
-			return evaluation{result: resultOf(st)}
-		}
-		reason := ReasonEvaluationFailed
-		if errors.Is(err, policy.ErrNoMatch) {
-			reason = ReasonNoMatch
-		}
-		e.log.Warn("policy evaluation failed", "object", id.String(), "error", err.Error())
-		return evaluation{result: resultOf(e.record(id, write, fail(reason, err)))}
-	}
+	return sel, digest, err
+}
 
+// reflectDigest returns the digest of tag as the policy's ReflectDigest asks: from the
+// registry, from the fact cache, or none.
+func (e *Engine) reflectDigest(ctx context.Context, pe *policyEntry, re *repoEntry, tag string) (string, error) {
+	var (
+		digest string
+		err    error
+	)
+	switch pe.cfg.ReflectDigest {
+	case ReflectAlways:
+		digest, err = e.scan.Digest(ctx, re.cfg.Scan, tag)
+	case ReflectIfNotPresent:
+		var f scanner.Facts
+		f, err = e.scan.CachedFacts(ctx, e.db, re.cfg.Scan, tag)
+		digest = f.Digest
+	}
+	if err != nil {
+		return "", fmt.Errorf("getting the digest of %s:%s: %w", re.cfg.Scan.Image, tag, err)
+	}
+	return digest, nil
+}
+
+// evaluationFailed records a policy whose selection failed: Waiting when no tag is old
+// enough yet, else failed; nothing when ctx ended.
+func (e *Engine) evaluationFailed(ctx context.Context, s sink, id ObjectID, rev string, err error) evaluation {
+	if ctx.Err() != nil {
+		return evaluation{result: ObjectResult{ID: id, Reason: ReasonPending, Message: id.String() + ": interrupted"}}
+	}
+	if errors.Is(err, policy.ErrWaiting) {
+		s.remember(id, policyState{revision: rev})
+		st := s.record(id, func(st *ObjectStatus) {
+			st.Ready, st.Reason, st.Message = true, ReasonWaiting, failure(id, err)
+		})
+		return evaluation{result: resultOf(st)}
+	}
+	reason := ReasonEvaluationFailed
+	if errors.Is(err, policy.ErrNoMatch) {
+		reason = ReasonNoMatch
+	}
+	e.log.Warn("policy evaluation failed", "object", id.String(), "error", err.Error())
+	return evaluation{result: resultOf(s.record(id, fail(reason, err)))}
+}
+
+// evaluationSucceeded records the latest reference a policy selected; state is what the
+// engine remembered of the policy before.
+func (e *Engine) evaluationSucceeded(s sink, id ObjectID, pe *policyEntry, re *repoEntry, state policyState, rev string, sel policy.Result, digest string) evaluation {
 	value := &setter.Value{Policy: id.markerName(), Image: re.cfg.Scan.Image, Tag: sel.Tag, Digest: digest}
 	ref := refString(*value)
 	prev := state.ref
@@ -354,15 +384,11 @@ func (e *Engine) evaluatePolicy(ctx context.Context, c *compiled, id ObjectID, w
 		}
 	}
 	changed := ref != prev
-	if write {
-		e.polMu.Lock()
-		e.polState[id] = &policyState{revision: rev, value: value, ref: ref}
-		e.polMu.Unlock()
-	}
+	s.remember(id, policyState{revision: rev, value: value, ref: ref})
 	if changed {
 		e.log.Info("latest reference changed", "object", id.String(), "from", prev, "to", ref)
 	}
-	st := e.record(id, write, func(st *ObjectStatus) {
+	st := s.record(id, func(st *ObjectStatus) {
 		st.Ready, st.Reason = true, ReasonSucceeded
 		if changed && prev != "" {
 			st.PreviousRef = prev
@@ -370,7 +396,7 @@ func (e *Engine) evaluatePolicy(ctx context.Context, c *compiled, id ObjectID, w
 		st.LatestRef = ref
 		msg := fmt.Sprintf("%s: latest reference %s", id, ref)
 		if sel.Held {
-			msg += fmt.Sprintf(" (held: %s)", spec.Hold.Reason)
+			msg += fmt.Sprintf(" (held: %s)", pe.cfg.Spec.Hold.Reason)
 		}
 		if sel.Waiting != nil {
 			msg += "; waiting: " + sel.Waiting.String()
@@ -390,28 +416,6 @@ func refString(v setter.Value) string {
 }
 
 // --- Automations ---
-
-// automationValues returns the latest values of the policies of an automation, in policy
-// order, from values, or from the engine's memory when values is nil.
-func (e *Engine) automationValues(ae *autoEntry, values map[ObjectID]*setter.Value) []setter.Value {
-	var out []setter.Value
-	if values == nil {
-		e.polMu.Lock()
-		defer e.polMu.Unlock()
-	}
-	for _, pid := range ae.policies {
-		var v *setter.Value
-		if values != nil {
-			v = values[pid]
-		} else if s := e.polState[pid]; s != nil {
-			v = s.value
-		}
-		if v != nil {
-			out = append(out, *v)
-		}
-	}
-	return out
-}
 
 // request builds the committer request of an automation; update is its Update.
 func request(ae *autoEntry, vals []setter.Value, update committer.Update) committer.Request {
@@ -440,7 +444,6 @@ func request(ae *autoEntry, vals []setter.Value, update committer.Update) commit
 	}
 }
 
-// reasonFor classifies a committer error.
 // pushGroupsReason is the reason of a push branch that cannot be worked out: its template
 // went past a limit (TemplateFailed), or the spec is wrong.
 func pushGroupsReason(err error) string {
@@ -455,6 +458,7 @@ type prTemplateError struct{ error }
 
 func (e prTemplateError) Unwrap() error { return e.error }
 
+// reasonFor classifies a committer error.
 func reasonFor(err error) string {
 	var pe prTemplateError
 	switch {
@@ -471,26 +475,24 @@ func reasonFor(err error) string {
 }
 
 // preflight returns the result of an automation that cannot run (invalid, suspended, no
-// values), or nil when it can.
-//
-// reasonOf gives the status reason of a policy: an automation none of whose policies has a
+// values), recorded in s, or nil when it can. An automation none of whose policies has a
 // value is Waiting, not failed, when every one of them waits for minAge.
-func (e *Engine) preflight(id ObjectID, ae *autoEntry, vals []setter.Value, write bool, reasonOf func(ObjectID) string) *ObjectResult {
+func preflight(s sink, id ObjectID, ae *autoEntry, vals []setter.Value) *ObjectResult {
 	var st ObjectStatus
 	switch {
 	case ae.err != nil:
-		st = e.record(id, write, fail(ae.reason, ae.err))
+		st = s.record(id, fail(ae.reason, ae.err))
 	case ae.cfg.Suspend:
-		st = e.record(id, write, func(st *ObjectStatus) {
+		st = s.record(id, func(st *ObjectStatus) {
 			st.Ready, st.Reason, st.Message = false, ReasonSuspended, id.String()+": suspended"
 		})
-	case len(vals) == 0 && allWaiting(ae.policies, reasonOf):
-		st = e.record(id, write, func(st *ObjectStatus) {
+	case len(vals) == 0 && allWaiting(ae.policies, s.reason):
+		st = s.record(id, func(st *ObjectStatus) {
 			st.Ready, st.Reason = true, ReasonWaiting
 			st.Message = fmt.Sprintf("%s: nothing to update yet: %s waiting for minAge; marked fields left as they are", id, policyList(ae.policies))
 		})
 	case len(vals) == 0:
-		st = e.record(id, write, fail(ReasonNoValues, fmt.Errorf("none of its %d policies has a latest reference", len(ae.policies))))
+		st = s.record(id, fail(ReasonNoValues, fmt.Errorf("none of its %d policies has a latest reference", len(ae.policies))))
 	default:
 		return nil
 	}
@@ -528,7 +530,7 @@ func policyList(policies []ObjectID) string {
 	return fmt.Sprintf("%s and %d more", policies[0], len(policies)-1)
 }
 
-// statusReason is the reasonOf of preflight over the recorded statuses.
+// statusReason is the recorded status reason of id.
 func (e *Engine) statusReason(id ObjectID) string {
 	st, _ := e.status(id)
 	return st.Reason
@@ -538,14 +540,15 @@ func (e *Engine) statusReason(id ObjectID) string {
 // once per push branch, and the pull request of each push branch. ok is false when ctx
 // ended first and nothing was recorded.
 func (e *Engine) runAutomation(ctx context.Context, c *compiled, id ObjectID) (res ObjectResult, ok bool) {
+	s := runSink{e}
 	ae := c.autos[id]
-	vals := e.automationValues(ae, nil)
-	if r := e.preflight(id, ae, vals, true, e.statusReason); r != nil {
+	vals := s.values(ae)
+	if r := preflight(s, id, ae, vals); r != nil {
 		return *r, true
 	}
 	groups, err := pushGroups(ae, vals)
 	if err != nil {
-		return resultOf(e.record(id, true, fail(pushGroupsReason(err), err))), true
+		return resultOf(s.record(id, fail(pushGroupsReason(err), err))), true
 	}
 	prev, _ := e.status(id)
 	ff := &forgeFor{a: ae.cfg}
@@ -557,8 +560,21 @@ func (e *Engine) runAutomation(ctx context.Context, c *compiled, id ObjectID) (r
 		}
 		outs = append(outs, o)
 	}
-	now := e.now().UTC()
-	st := e.record(id, true, func(st *ObjectStatus) {
+	st := s.record(id, runStatus(id, ae, outs, e.now().UTC()))
+	r := resultOf(st)
+	r.PullRequests = st.PullRequests
+	for _, o := range outs {
+		if o.out.Pushed {
+			r.Commit, r.Branch = o.out.Commit, o.out.Branch
+			r.Changes = append(r.Changes, repoChanges(ae, o.out.Changed)...)
+		}
+	}
+	return r, true
+}
+
+// runStatus returns the status change of an automation whose push groups did outs at now.
+func runStatus(id ObjectID, ae *autoEntry, outs []groupOutcome, now time.Time) func(*ObjectStatus) {
+	return func(st *ObjectStatus) {
 		ran := true // every commit went through (a failed pull request still counts as a run)
 		for _, o := range outs {
 			if o.err != nil && o.reason != ReasonPullRequestFailed {
@@ -590,36 +606,38 @@ func (e *Engine) runAutomation(ctx context.Context, c *compiled, id ObjectID) (r
 		} else {
 			st.PullRequests = nil
 		}
-		switch {
-		case len(failures) > 0:
-			msg := strings.Join(failures, "; ")
-			if len(notes) > 0 {
-				msg += " (" + strings.Join(notes, "; ") + ")"
-			}
-			st.Message = failure(id, errors.New(msg))
-		case len(notes) > 0:
-			st.Message = fmt.Sprintf("%s: %s", id, strings.Join(notes, "; "))
-		default:
-			st.Message = fmt.Sprintf("%s: up to date", id)
-		}
-	})
-	r := resultOf(st)
-	r.PullRequests = st.PullRequests
-	for _, o := range outs {
-		if !o.out.Pushed {
-			continue
-		}
-		r.Commit, r.Branch = o.out.Commit, o.out.Branch
-		if sr, _ := o.out.Changed.(*setter.Result); sr != nil {
-			// Every changed field, named by its path in the repository (the setter's paths
-			// are relative to the update path, as Flux's templates expect).
-			for _, ch := range sr.AllChanges() {
-				ch.File = path.Join(path.Clean("/" + filepath.ToSlash(ae.cfg.Path))[1:], ch.File)
-				r.Changes = append(r.Changes, ch.String())
-			}
-		}
+		st.Message = runMessage(id, failures, notes)
 	}
-	return r, true
+}
+
+// runMessage is the status message of an automation's run: its failures, else its notes,
+// else "up to date".
+func runMessage(id ObjectID, failures, notes []string) string {
+	switch {
+	case len(failures) > 0:
+		msg := strings.Join(failures, "; ")
+		if len(notes) > 0 {
+			msg += " (" + strings.Join(notes, "; ") + ")"
+		}
+		return failure(id, errors.New(msg))
+	case len(notes) > 0:
+		return fmt.Sprintf("%s: %s", id, strings.Join(notes, "; "))
+	}
+	return fmt.Sprintf("%s: up to date", id)
+}
+
+// repoChanges lists every changed field of sr, named by its path in the repository (the
+// setter's paths are relative to the update path, as Flux's templates expect).
+func repoChanges(ae *autoEntry, sr *setter.Result) []string {
+	if sr == nil {
+		return nil
+	}
+	var out []string
+	for _, ch := range sr.AllChanges() {
+		ch.File = path.Join(path.Clean("/" + filepath.ToSlash(ae.cfg.Path))[1:], ch.File)
+		out = append(out, ch.String())
+	}
+	return out
 }
 
 // groupOutcome is what one push group of an automation did.
@@ -655,7 +673,7 @@ func (o groupOutcome) summary() string {
 // when ctx ended first.
 func (e *Engine) runGroup(ctx context.Context, ae *autoEntry, g pushGroup, prev *PullRequestInfo, ff *forgeFor) (groupOutcome, bool) {
 	id := ae.cfg.ID
-	update := func(ctx context.Context, dir string) (any, error) {
+	update := func(ctx context.Context, dir string) (*setter.Result, error) {
 		return setter.Set(ctx, dir, g.vals, setter.Options{})
 	}
 	req := request(ae, g.vals, update)
@@ -683,7 +701,7 @@ func (e *Engine) runGroup(ctx context.Context, ae *autoEntry, g pushGroup, prev 
 		return groupOutcome{}, false
 	}
 	o := groupOutcome{out: out, branch: g.branch}
-	if sr, _ := out.Changed.(*setter.Result); sr != nil {
+	if sr := out.Changed; sr != nil {
 		waiting := waitingMarkers(ae.policies, e.statusReason)
 		for _, w := range sr.Warnings {
 			if waiting[w.NoValue] {
@@ -785,7 +803,13 @@ func (e *Engine) RunOnce(ctx context.Context) (Report, error) {
 
 // pass is RunOnce; commitCtx bounds the automations (Run lets them outlive ctx briefly).
 func (e *Engine) pass(ctx, commitCtx context.Context) (Report, error) {
-	c := e.cfg.Load()
+	return e.sweep(ctx, commitCtx, e.cfg.Load(), runSink{e})
+}
+
+// sweep makes one pass over c, recording in s: it scans every repository, evaluates every
+// policy, then runs (or, for a plan, previews) every automation. commitCtx bounds the
+// automations.
+func (e *Engine) sweep(ctx, commitCtx context.Context, c *compiled, s sink) (Report, error) {
 	var (
 		mu      sync.Mutex
 		results = map[ObjectID]ObjectResult{}
@@ -796,18 +820,18 @@ func (e *Engine) pass(ctx, commitCtx context.Context) (Report, error) {
 		mu.Unlock()
 	}
 	e.forEach(ctx, c.repoOrder, func(id ObjectID) {
-		if r, ok := e.scanRepo(ctx, c, id, true); ok {
+		if r, ok := e.scanRepository(ctx, c, id, s); ok {
 			put(r)
 		}
 	})
 	e.forEach(ctx, c.policyOrder, func(id ObjectID) {
-		put(e.evaluatePolicy(ctx, c, id, true, false).result)
+		put(e.evaluate(ctx, c, id, s).result)
 	})
 	e.forEach(ctx, c.autoOrder, func(id ObjectID) {
 		if ctx.Err() != nil {
 			return
 		}
-		if r, ok := e.runAutomation(commitCtx, c, id); ok {
+		if r, ok := s.automate(commitCtx, c, id); ok {
 			put(r)
 		}
 	})

@@ -2,10 +2,10 @@ package automation
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path"
 	"strings"
-	"sync"
 
 	"github.com/aymanbagabas/go-udiff"
 
@@ -86,135 +86,118 @@ func (e *Engine) Plan(ctx context.Context) (PlanReport, error) {
 	}
 	defer e.runMu.Unlock()
 	c := e.cfg.Load()
-	var (
-		mu      sync.Mutex
-		results = map[ObjectID]ObjectResult{}
-		values  = map[ObjectID]*setter.Value{}
-		plans   = map[ObjectID]AutomationPlan{}
-	)
-	e.forEach(ctx, c.repoOrder, func(id ObjectID) {
-		if r, ok := e.scanRepo(ctx, c, id, false); ok {
-			mu.Lock()
-			results[id] = r
-			mu.Unlock()
-		}
-	})
-	e.forEach(ctx, c.policyOrder, func(id ObjectID) {
-		ev := e.evaluatePolicy(ctx, c, id, false, true)
-		mu.Lock()
-		results[id] = ev.result
-		if ev.value != nil {
-			values[id] = ev.value
-		}
-		mu.Unlock()
-	})
-	reasons := map[ObjectID]string{} // of the policies, read-only from here on
-	for id, r := range results {
-		reasons[id] = r.Reason
+	s := newPlanSink(e)
+	rep, err := e.sweep(ctx, ctx, c, s)
+	if err != nil && !errors.Is(err, ErrFailed) {
+		return PlanReport{}, err // ctx ended
 	}
-	e.forEach(ctx, c.autoOrder, func(id ObjectID) {
-		r, p, ok := e.planAutomation(ctx, c, id, values, reasons)
-		mu.Lock()
-		defer mu.Unlock()
-		results[id] = r
-		if ok {
-			plans[id] = p
-		}
-	})
-	if err := ctx.Err(); err != nil {
-		return PlanReport{}, err
-	}
-	var rep PlanReport
-	for _, id := range c.all() {
-		r, ok := results[id]
-		if !ok {
-			r = ObjectResult{ID: id, Reason: ReasonPending, Message: id.String() + ": not run"}
-		}
-		rep.Objects = append(rep.Objects, r)
-		if p, ok := plans[id]; ok {
-			rep.Automations = append(rep.Automations, p)
+	out := PlanReport{Report: rep}
+	for _, id := range c.autoOrder {
+		if p, ok := s.plans[id]; ok {
+			out.Automations = append(out.Automations, p)
 		}
 	}
-	return rep, rep.Err()
+	return out, err
 }
 
 // planAutomation computes the plan of one automation: one committer plan per push branch,
-// merged, and what would happen to each branch's pull request.
-func (e *Engine) planAutomation(ctx context.Context, c *compiled, id ObjectID, values map[ObjectID]*setter.Value, reasons map[ObjectID]string) (ObjectResult, AutomationPlan, bool) {
+// merged, and what would happen to each branch's pull request. ok is false when no plan
+// could be computed (res says why).
+func (e *Engine) planAutomation(ctx context.Context, c *compiled, id ObjectID, s sink) (res ObjectResult, p AutomationPlan, ok bool) {
 	ae := c.autos[id]
-	vals := e.automationValues(ae, values)
-	if r := e.preflight(id, ae, vals, false, func(pid ObjectID) string { return reasons[pid] }); r != nil {
+	vals := s.values(ae)
+	if r := preflight(s, id, ae, vals); r != nil {
 		return *r, AutomationPlan{}, false
 	}
 	groups, err := pushGroups(ae, vals)
 	if err != nil {
-		return resultOf(e.record(id, false, fail(pushGroupsReason(err), err))), AutomationPlan{}, false
+		return resultOf(s.record(id, fail(pushGroupsReason(err), err))), AutomationPlan{}, false
 	}
-	p := AutomationPlan{ID: id, URL: committer.RedactURL(ae.cfg.Git.URL)}
-	base := strings.TrimPrefix(path.Clean("/"+ae.cfg.Path), "/")
+	p = AutomationPlan{ID: id, URL: committer.RedactURL(ae.cfg.Git.URL)}
 	var branches []string
 	for _, g := range groups {
-		update := func(ctx context.Context, dir string) (any, error) {
-			return setter.Set(ctx, dir, g.vals, setter.Options{DryRun: true})
-		}
-		req := request(ae, g.vals, update)
-		req.PushBranch = g.branch
-		out, err := e.commit.Plan(ctx, req)
+		branch, reason, err := e.planGroup(ctx, s, ae, g, &p, len(branches) == 0)
 		if err != nil {
-			st := e.record(id, false, fail(reasonFor(err), err))
-			return resultOf(st), AutomationPlan{}, false
+			return resultOf(s.record(id, fail(reason, err))), AutomationPlan{}, false
 		}
-		if p.Head == "" {
-			p.Head, p.Branch, p.Message = out.Head, out.Branch, out.Message
+		if branch != "" {
+			branches = append(branches, branch)
 		}
-		var files []string
-		if sr, _ := out.Changed.(*setter.Result); sr != nil {
-			for _, f := range sr.Files {
-				rel := path.Join(base, f.Path)
-				files = append(files, rel)
-				p.Files = append(p.Files, FilePlan{
-					Path: rel,
-					Diff: udiff.Unified("a/"+rel, "b/"+rel, string(f.Old), string(f.New)),
-				})
-			}
-			for _, ch := range sr.Changes() {
-				p.Changes = append(p.Changes, ch.String())
-			}
-			waiting := waitingMarkers(ae.policies, func(pid ObjectID) string { return reasons[pid] })
-			for _, w := range sr.Warnings {
-				if !waiting[w.NoValue] {
-					p.Warnings = append(p.Warnings, w.String())
-				}
-			}
-		}
-		if len(files) > 0 {
-			if len(branches) == 0 {
-				p.Branch, p.Message = out.Branch, out.Message
-			}
-			branches = append(branches, out.Branch)
-		}
-		if ae.cfg.PullRequest == nil || g.branch == "" {
-			continue
-		}
-		pp := PullRequestPlan{Branch: g.branch, Base: ae.cfg.Git.Branch, Files: files}
-		if len(files) == 0 {
-			pp.Action = "close the open pull request, if any, and delete the branch"
-		} else {
-			pp.Action = "open or update the pull request"
-			res := committer.Result{Changed: out.Changed, Message: out.Message, Files: files}
-			title, body, err := ae.prTmpl.render(pullRequestData(ae.cfg, g, res, req.Values))
-			if err != nil {
-				st := e.record(id, false, fail(ReasonPullRequestFailed, err))
-				return resultOf(st), AutomationPlan{}, false
-			}
-			red := e.redactor()
-			pp.Title, pp.Body = red.String(title), red.String(body)
-		}
-		p.PullRequests = append(p.PullRequests, pp)
 	}
 	msg := fmt.Sprintf("%s: nothing to change", id)
 	if len(p.Files) > 0 {
 		msg = fmt.Sprintf("%s: would change %d files on %s", id, len(p.Files), strings.Join(branches, ", "))
 	}
 	return ObjectResult{ID: id, Ready: true, Reason: ReasonSucceeded, Message: msg}, p, true
+}
+
+// planGroup adds the plan of one push group to p; first says no earlier group has
+// changes. It returns the branch that would receive the group's changes, empty when it
+// has none, or the reason and error of a plan that cannot be computed.
+func (e *Engine) planGroup(ctx context.Context, s sink, ae *autoEntry, g pushGroup, p *AutomationPlan, first bool) (branch, reason string, err error) {
+	update := func(ctx context.Context, dir string) (*setter.Result, error) {
+		return setter.Set(ctx, dir, g.vals, setter.Options{DryRun: true})
+	}
+	req := request(ae, g.vals, update)
+	req.PushBranch = g.branch
+	out, err := e.commit.Plan(ctx, req)
+	if err != nil {
+		return "", reasonFor(err), err
+	}
+	if p.Head == "" {
+		p.Head, p.Branch, p.Message = out.Head, out.Branch, out.Message
+	}
+	base := strings.TrimPrefix(path.Clean("/"+ae.cfg.Path), "/")
+	files := p.add(base, out.Changed, waitingMarkers(ae.policies, s.reason))
+	if len(files) > 0 {
+		if first {
+			p.Branch, p.Message = out.Branch, out.Message
+		}
+		branch = out.Branch
+	}
+	if ae.cfg.PullRequest == nil || g.branch == "" {
+		return branch, "", nil
+	}
+	pp := PullRequestPlan{Branch: g.branch, Base: ae.cfg.Git.Branch, Files: files}
+	if len(files) == 0 {
+		pp.Action = "close the open pull request, if any, and delete the branch"
+	} else {
+		pp.Action = "open or update the pull request"
+		res := committer.Result{Changed: out.Changed, Message: out.Message, Files: files}
+		title, body, err := ae.prTmpl.render(pullRequestData(ae.cfg, g, res, req.Values))
+		if err != nil {
+			return "", ReasonPullRequestFailed, err
+		}
+		red := e.redactor()
+		pp.Title, pp.Body = red.String(title), red.String(body)
+	}
+	p.PullRequests = append(p.PullRequests, pp)
+	return branch, "", nil
+}
+
+// add adds the files, changes and warnings of a setter's dry run to p, the files named by
+// their path in the repository (base is the update path). The warnings about markers of
+// waiting policies are left out. It returns the paths of the files.
+func (p *AutomationPlan) add(base string, sr *setter.Result, waiting map[string]bool) []string {
+	if sr == nil {
+		return nil
+	}
+	var files []string
+	for _, f := range sr.Files {
+		rel := path.Join(base, f.Path)
+		files = append(files, rel)
+		p.Files = append(p.Files, FilePlan{
+			Path: rel,
+			Diff: udiff.Unified("a/"+rel, "b/"+rel, string(f.Old), string(f.New)),
+		})
+	}
+	for _, ch := range sr.Changes() {
+		p.Changes = append(p.Changes, ch.String())
+	}
+	for _, w := range sr.Warnings {
+		if !waiting[w.NoValue] {
+			p.Warnings = append(p.Warnings, w.String())
+		}
+	}
+	return files
 }

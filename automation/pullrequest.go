@@ -14,7 +14,6 @@ import (
 	"github.com/tagflow/tagflow/committer"
 	"github.com/tagflow/tagflow/committer/forge"
 	"github.com/tagflow/tagflow/internal/tmpl"
-	"github.com/tagflow/tagflow/setter"
 )
 
 // PullRequest keeps one pull request open from each push branch of an automation to its
@@ -171,7 +170,6 @@ func (t *prTemplates) render(data PullRequestData) (title, body string, err erro
 func pullRequestData(a Automation, g pushGroup, out committer.Result, values map[string]string) PullRequestData {
 	d := PullRequestData{
 		AutomationObject: committer.AutomationObject{Namespace: a.ID.Namespace, Name: a.ID.Name},
-		Changed:          out.Changed,
 		Values:           values,
 		Branch:           g.branch,
 		Base:             a.Git.Branch,
@@ -180,10 +178,11 @@ func pullRequestData(a Automation, g pushGroup, out committer.Result, values map
 	}
 	subject, rest, _ := strings.Cut(strings.TrimSpace(out.Message), "\n")
 	d.Subject, d.MessageBody = strings.TrimSpace(subject), strings.TrimSpace(rest)
-	sr, _ := out.Changed.(*setter.Result)
+	sr := out.Changed
 	if sr == nil {
 		return d
 	}
+	d.Changed = sr
 	images := map[string]string{}
 	for _, v := range g.vals {
 		images[v.Policy] = v.Image

@@ -214,7 +214,7 @@ const PushWindow = 50 * time.Millisecond
 // loopScan scans a repository and evaluates its policies, triggering the automations of
 // every policy whose latest reference changed; after a pushed scan within PushWindow.
 func (e *Engine) loopScan(ctx context.Context, c *compiled, s *scheduler, id ObjectID, pushed bool) {
-	if _, ok := e.scanRepo(ctx, c, id, true); !ok {
+	if _, ok := e.scanRepository(ctx, c, id, runSink{e}); !ok {
 		return
 	}
 	window := e.window
@@ -233,7 +233,7 @@ func (e *Engine) loopScan(ctx context.Context, c *compiled, s *scheduler, id Obj
 }
 
 func (e *Engine) evaluateAndTrigger(ctx context.Context, c *compiled, s *scheduler, pid ObjectID, window time.Duration) {
-	ev := e.evaluatePolicy(ctx, c, pid, true, false)
+	ev := e.evaluate(ctx, c, pid, runSink{e})
 	if !ev.changed {
 		return
 	}

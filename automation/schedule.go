@@ -406,15 +406,7 @@ func (e *Engine) Schedule() []Scheduled {
 		}
 		out = append(out, Scheduled{ID: id, Next: next, Running: a.running})
 	}
-	slices.SortFunc(out, func(a, b Scheduled) int {
-		switch {
-		case a.ID.less(b.ID):
-			return -1
-		case b.ID.less(a.ID):
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(out, func(a, b Scheduled) int { return a.ID.compare(b.ID) })
 	return out
 }
 

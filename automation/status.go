@@ -8,8 +8,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/tagflow/tagflow/store"
 )
 
 // ObjectStatus is the status of one object, as kept in the store (JSON, under the key
@@ -179,9 +177,6 @@ func (e *Engine) update(id ObjectID, fn func(st *ObjectStatus)) ObjectStatus {
 	if err != nil {
 		e.log.Warn("storing status", "object", id.String(), "error", err.Error())
 	}
-	if !ok {
-		old = nil
-	}
 	// Published under stMu, so that subscribers see one object's changes in order.
 	e.events.publish(statusEvents(old, st)...)
 	return st
@@ -223,7 +218,7 @@ func (e *Engine) Status(ctx context.Context) ([]ObjectStatus, error) {
 // ReadStatus returns the statuses kept in db, sorted as Status sorts them, without an
 // Engine (for `tagflow status`, which needs no scanner or committer). A status that does
 // not decode is left out and reported in the error; the others are still returned.
-func ReadStatus(ctx context.Context, db *store.DB) ([]ObjectStatus, error) {
+func ReadStatus(ctx context.Context, db StatusReader) ([]ObjectStatus, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -253,13 +248,5 @@ func ReadStatus(ctx context.Context, db *store.DB) ([]ObjectStatus, error) {
 }
 
 func sortStatuses(s []ObjectStatus) {
-	slices.SortFunc(s, func(a, b ObjectStatus) int {
-		switch {
-		case a.ID.less(b.ID):
-			return -1
-		case b.ID.less(a.ID):
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(s, func(a, b ObjectStatus) int { return a.ID.compare(b.ID) })
 }

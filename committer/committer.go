@@ -255,7 +255,7 @@ func (j *job) attempt(ctx context.Context, res *Result) error {
 		res.Commit, res.Pushed, res.UpToDate, res.Files, res.Message = "", false, false, nil, ""
 		return j.clone.clearDirty()
 	}
-	msg, err := renderMessage(j.tmpl, TemplateData{AutomationObject: req.Automation, Changed: changed, Values: req.Values})
+	msg, err := renderMessage(j.tmpl, templateData(req, changed))
 	if err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/tagflow/tagflow/committer"
 	"github.com/tagflow/tagflow/internal/testbed"
+	"github.com/tagflow/tagflow/setter"
 )
 
 func TestRunClonesOnceThenFetches(t *testing.T) {
@@ -25,7 +26,7 @@ func TestRunClonesOnceThenFetches(t *testing.T) {
 
 	req := f.request("app.yaml", "image", "nginx:1.1.0")
 	req.Values = map[string]string{"ticket": "OPS-1"}
-	req.MessageTemplate = `{{ .AutomationObject.Name | upper }}: {{ join ", " .Changed }} ({{ .Values.ticket }})`
+	req.MessageTemplate = `{{ .AutomationObject.Name | upper }}: ` + lineChanges + ` ({{ .Values.ticket }})`
 	first := run(t, c, req)
 	wantFirst := committer.Result{
 		Commit:   f.head(t, testBranch),
@@ -34,11 +35,11 @@ func TestRunClonesOnceThenFetches(t *testing.T) {
 		Pushed:   true,
 		Message:  "FLEET: app.yaml:image=nginx:1.1.0 (OPS-1)",
 		Attempts: 1,
-		Changed:  []string{"app.yaml:image=nginx:1.1.0"},
+		Changed:  lineResult("app.yaml", "image", "nginx:1.1.0"),
 		Files:    []string{"apps/app.yaml"},
 		Cloned:   true,
 	}
-	if diff := cmp.Diff(wantFirst, first); diff != "" {
+	if diff := cmp.Diff(wantFirst, first, resultCmp); diff != "" {
 		t.Errorf("first run (-want +got):\n%s", diff)
 	}
 	if got, want := f.file(t, "main", "apps/app.yaml"), "image: nginx:1.1.0\nreplicas: 2\n"; got != want {
@@ -91,8 +92,8 @@ func TestRunNothingToChange(t *testing.T) {
 	c, _ := newCommitter(t, nil)
 	before := f.head(t, testBranch)
 	res := run(t, c, f.request("app.yaml", "image", "nginx:1.0.0"))
-	want := committer.Result{Branch: testBranch, Head: before, Attempts: 1, Changed: []string{}, Cloned: true}
-	if diff := cmp.Diff(want, res); diff != "" {
+	want := committer.Result{Branch: testBranch, Head: before, Attempts: 1, Changed: lineResult("", "", ""), Cloned: true}
+	if diff := cmp.Diff(want, res, resultCmp); diff != "" {
 		t.Errorf("Run (-want +got):\n%s", diff)
 	}
 	if got := f.head(t, testBranch); got != before {
@@ -258,7 +259,7 @@ func TestRunRejectedPushGivesUpAfterMaxAttempts(t *testing.T) {
 	inner := req.Update
 	// Another writer always gets there first: every attempt sees its head move between
 	// the fetch and the push.
-	req.Update = func(ctx context.Context, dir string) (any, error) {
+	req.Update = func(ctx context.Context, dir string) (*setter.Result, error) {
 		calls++
 		testbed.CommitFiles(t, f.gitDir, testBranch, map[string]string{fmt.Sprintf("other-%d.txt", calls): "x"}, "other writer")
 		return inner(ctx, dir)
@@ -346,7 +347,7 @@ func TestRunTemplateErrorPushesNothing(t *testing.T) {
 			req.MessageTemplate = tc.tmpl
 			calls := 0
 			inner := req.Update
-			req.Update = func(ctx context.Context, dir string) (any, error) {
+			req.Update = func(ctx context.Context, dir string) (*setter.Result, error) {
 				calls++
 				return inner(ctx, dir)
 			}
@@ -536,7 +537,7 @@ func TestRunAddsAndDeletesFiles(t *testing.T) {
 	f := newFixture(t, nil)
 	c, cacheDir := newCommitter(t, nil)
 	req := f.request("", "", "")
-	req.Update = func(ctx context.Context, dir string) (any, error) {
+	req.Update = func(ctx context.Context, dir string) (*setter.Result, error) {
 		for p, content := range map[string]string{
 			"new/deep/x.yaml": "x: 1\n",
 			"new.yaml":        "n: 1\n",
@@ -557,7 +558,7 @@ func TestRunAddsAndDeletesFiles(t *testing.T) {
 		if err := os.Symlink("new.yaml", filepath.Join(dir, "link.yaml")); err != nil {
 			return nil, err
 		}
-		return []string{"files"}, os.Remove(filepath.Join(dir, "other.yaml"))
+		return &setter.Result{}, os.Remove(filepath.Join(dir, "other.yaml"))
 	}
 	res := run(t, c, req)
 	wantFiles := []string{"apps/link.yaml", "apps/new-x.yaml", "apps/new.yaml", "apps/new/deep/x.yaml", "apps/other.yaml", "apps/run.sh"}

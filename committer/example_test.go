@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/tagflow/tagflow/committer"
+	"github.com/tagflow/tagflow/setter"
 )
 
 func ExampleRedactURL() {
@@ -47,9 +48,8 @@ func ExampleCommitter_Run() {
 		Branch:     "main",
 		PushBranch: "tagflow/podinfo",
 		Path:       "clusters/prod",
-		Update: func(ctx context.Context, dir string) (any, error) {
-			p := filepath.Join(dir, "podinfo.yaml")
-			return []string{"podinfo:6.5.0"}, os.WriteFile(p, []byte("image: podinfo:6.5.0\n"), 0o644)
+		Update: func(ctx context.Context, dir string) (*setter.Result, error) {
+			return setter.Set(ctx, dir, []setter.Value{{Policy: "flux-system:podinfo", Image: "ghcr.io/stefanprodan/podinfo", Tag: "6.5.0"}}, setter.Options{})
 		},
 		Author:          committer.Author{Name: "tagflow", Email: "tagflow@example.com"},
 		MessageTemplate: "{{ .AutomationObject.Name }}: update images",

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -14,8 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp/cmpopts"
+
 	"github.com/tagflow/tagflow/committer"
 	"github.com/tagflow/tagflow/internal/testbed"
+	"github.com/tagflow/tagflow/setter"
 )
 
 const (
@@ -65,7 +67,7 @@ func (f *fixture) request(file, key, value string) committer.Request {
 		Path:            "apps",
 		Update:          setLine(file, key, value),
 		Author:          committer.Author{Name: "tagflow", Email: "tagflow@example.com"},
-		MessageTemplate: "{{ .AutomationObject.Namespace }}/{{ .AutomationObject.Name }}: set {{ range .Changed }}{{ . }}{{ end }}",
+		MessageTemplate: "{{ .AutomationObject.Namespace }}/{{ .AutomationObject.Name }}: set " + lineChanges,
 		MaxAttempts:     10,
 	}
 }
@@ -84,11 +86,27 @@ func (f *fixture) file(t *testing.T, rev, path string) string {
 	return s
 }
 
+// lineChanges renders the result of setLine in a message template: "file:key=value" for
+// each line it set, joined by ", ".
+const lineChanges = `{{ range $i, $c := .Changed.AllChanges }}{{ if $i }}, {{ end }}{{ $c.File }}:{{ $c.Setter }}={{ $c.NewValue }}{{ end }}`
+
+// lineResult is the result of a setLine that set the line "key: value" of file; no key: a
+// result with no change.
+func lineResult(file, key, value string) *setter.Result {
+	if key == "" {
+		return &setter.Result{}
+	}
+	return &setter.Result{Files: []setter.FileResult{{Path: file, Changes: []setter.Change{{File: file, Setter: key, NewValue: value}}}}}
+}
+
+// resultCmp compares results that hold setter results built by lineResult.
+var resultCmp = cmpopts.IgnoreUnexported(setter.Change{})
+
 // setLine returns an Update that sets the line "key: ..." of file (relative to the update
-// path) to "key: value", adding the line when it is missing. .Changed is a list of
-// "file:key=value" strings, empty when the line already had the value.
+// path) to "key: value", adding the line when it is missing. .Changed holds one change
+// (lineResult), or none when the line already had the value.
 func setLine(file, key, value string) committer.Update {
-	return func(ctx context.Context, dir string) (any, error) {
+	return func(ctx context.Context, dir string) (*setter.Result, error) {
 		p := filepath.Join(dir, filepath.FromSlash(file))
 		b, err := os.ReadFile(p)
 		if err != nil && !os.IsNotExist(err) {
@@ -104,7 +122,7 @@ func setLine(file, key, value string) committer.Update {
 			if strings.HasPrefix(l, key+":") {
 				found = true
 				if l == want {
-					return []string{}, nil
+					return lineResult("", "", ""), nil
 				}
 				lines[i] = want
 			}
@@ -118,7 +136,7 @@ func setLine(file, key, value string) committer.Update {
 		if err := os.WriteFile(p, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
 			return nil, err
 		}
-		return []string{fmt.Sprintf("%s:%s=%s", file, key, value)}, nil
+		return lineResult(file, key, value), nil
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"text/template"
 
 	"github.com/tagflow/tagflow/internal/tmpl"
+	"github.com/tagflow/tagflow/setter"
 )
 
 // DefaultMessageTemplate is the commit message used when a Request has none.
@@ -22,8 +23,20 @@ const messageField = "spec.git.commit.messageTemplate"
 // templates written for Flux's ImageUpdateAutomation keep working.
 type TemplateData struct {
 	AutomationObject AutomationObject
-	Changed          any
-	Values           map[string]string
+	// Changed is the update's result: in a Run or Plan, the *setter.Result Update returned
+	// (nil when it returned none); RenderMessage takes any value.
+	Changed any
+	Values  map[string]string
+}
+
+// templateData is what the message template of req sees for the update's result. A nil
+// result is a nil .Changed, as it was when Update returned nothing.
+func templateData(req *Request, changed *setter.Result) TemplateData {
+	d := TemplateData{AutomationObject: req.Automation, Values: req.Values}
+	if changed != nil {
+		d.Changed = changed
+	}
+	return d
 }
 
 // parseMessageTemplate parses text with sprig's hermetic functions (see internal/tmpl for

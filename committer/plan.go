@@ -7,6 +7,8 @@ import (
 
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
+
+	"github.com/tagflow/tagflow/setter"
 )
 
 // PlanResult says what a Run of the same Request would start from, for previews such as
@@ -17,7 +19,7 @@ type PlanResult struct {
 	// Branch is the branch a Run would push to (Branch or PushBranch).
 	Branch string
 	// Changed is what Update returned.
-	Changed any
+	Changed *setter.Result
 	// Message is the commit message a Run would write, rendered with Changed.
 	Message string
 	// Cloned reports whether the plan had to clone the remote (first use, or a corrupt
@@ -105,7 +107,7 @@ func (c *Committer) plan(ctx context.Context, req *Request, rem *remote, tmpl *t
 	if uerr != nil {
 		return res, fmt.Errorf("automation %s: computing the update of %s: %w", req.Automation, rem.redacted, uerr)
 	}
-	msg, err := renderMessage(tmpl, TemplateData{AutomationObject: req.Automation, Changed: changed, Values: req.Values})
+	msg, err := renderMessage(tmpl, templateData(req, changed))
 	if err != nil {
 		return res, err
 	}

@@ -36,10 +36,10 @@ func TestPlanWritesAndPushesNothing(t *testing.T) {
 	want := committer.PlanResult{
 		Head:    before,
 		Branch:  testBranch,
-		Changed: []string{"app.yaml:image=nginx:1.1.0"},
+		Changed: lineResult("app.yaml", "image", "nginx:1.1.0"),
 		Message: "flux-system/fleet: set app.yaml:image=nginx:1.1.0",
 	}
-	if diff := cmp.Diff(want, plan); diff != "" {
+	if diff := cmp.Diff(want, plan, resultCmp); diff != "" {
 		t.Errorf("Plan (-want +got):\n%s", diff)
 	}
 	if got := f.head(t, testBranch); got != before {

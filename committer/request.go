@@ -7,15 +7,17 @@ import (
 
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
+
+	"github.com/tagflow/tagflow/setter"
 )
 
 // Update edits the files of a checked-out worktree. dir is the absolute path of the update
-// path inside the worktree (already validated not to escape it). It returns the value that
-// commit message templates see as .Changed (the setter's result), or an error.
+// path inside the worktree (already validated not to escape it). It returns the setter's
+// result, which commit message templates see as .Changed, or an error.
 //
 // Update may run more than once in one Run: when a push is rejected, the committer fetches
 // the new head and calls it again on a fresh worktree.
-type Update func(ctx context.Context, dir string) (changed any, err error)
+type Update func(ctx context.Context, dir string) (changed *setter.Result, err error)
 
 // AutomationObject names the automation a run belongs to. Commit message templates see it
 // as .AutomationObject, as in Flux.
@@ -140,7 +142,7 @@ type Result struct {
 	// Attempts is the number of attempts made (1 unless a push was rejected).
 	Attempts int
 	// Changed is what the last call of Update returned.
-	Changed any
+	Changed *setter.Result
 	// Files are the repository paths (slash-separated) the commit changed, sorted.
 	Files []string
 	// Cloned reports whether this run had to clone the remote (first use, or a corrupt

@@ -108,18 +108,17 @@ func assertNoBlobContains(t *testing.T, gitDir, rev, s string) {
 // setterUpdate is the Update tagflow runs: the setter over the update path, writing or
 // (dryRun) only computing the change.
 func setterUpdate(dryRun bool) committer.Update {
-	return func(ctx context.Context, dir string) (any, error) {
+	return func(ctx context.Context, dir string) (*setter.Result, error) {
 		return setter.Set(ctx, dir, []setter.Value{webValue}, setter.Options{DryRun: dryRun})
 	}
 }
 
 // setterFiles returns the paths, relative to the repository root, that a setter result
 // names, for an update path base.
-func setterFiles(t *testing.T, changed any, base string) []string {
+func setterFiles(t *testing.T, sr *setter.Result, base string) []string {
 	t.Helper()
-	sr, ok := changed.(*setter.Result)
-	if !ok {
-		t.Fatalf("Changed is %T, want *setter.Result", changed)
+	if sr == nil {
+		t.Fatal("Changed is nil, want the setter's result")
 	}
 	var files []string
 	for _, f := range sr.Files {
