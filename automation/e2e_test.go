@@ -17,6 +17,7 @@ import (
 
 	"github.com/tagflow/tagflow/automation"
 	"github.com/tagflow/tagflow/committer"
+	"github.com/tagflow/tagflow/internal/fakeclock"
 	"github.com/tagflow/tagflow/internal/testbed"
 	"github.com/tagflow/tagflow/policy"
 	"github.com/tagflow/tagflow/scanner"
@@ -363,12 +364,15 @@ func TestIntegrationPlan(t *testing.T) {
 }
 
 // Run picks up new tags on its schedule, makes one commit for a burst of tags, takes a new
-// configuration while running, and stops cleanly.
+// configuration while running, and stops cleanly. Run's clock is a fake one: the test moves
+// it, and waits until Run is idle before it looks at the remote.
 func TestIntegrationRun(t *testing.T) {
 	w := newWorld(t)
 	cfg := w.config()
 	cfg.Repositories[0].Schedule = "@every 1s"
+	clock := fakeclock.New(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	w.opts.CoalesceWindow = 6 * time.Second
+	w.opts.Clock = clock
 	e := w.engine(t, cfg)
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -376,25 +380,44 @@ func TestIntegrationRun(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- e.Run(ctx) }()
 
-	eventually(t, 30*time.Second, "the first commit (1.1.0)", func() bool { return w.file(t) == manifest(w.image, "1.1.0") })
+	// advance moves the clock a second at a time, waiting until Run is idle after each
+	// step, until cond holds; at most limit steps.
+	advance := func(what string, limit int, cond func() bool) {
+		t.Helper()
+		for range limit {
+			waitIdle(t, e)
+			if cond() {
+				return
+			}
+			clock.Advance(time.Second)
+		}
+		t.Fatalf("%s: not after %d s on Run's clock", what, limit)
+	}
+	advance("the first commit (1.1.0)", 10, func() bool { return w.file(t) == manifest(w.image, "1.1.0") })
 	if err := e.Trigger(ctx, w.image); err != nil {
 		t.Errorf("Trigger: %v", err)
 	}
 	if err := e.Trigger(ctx, "example.com/unknown"); !errors.Is(err, automation.ErrUnknownImage) {
 		t.Errorf("Trigger of an unknown image: err = %v, want ErrUnknownImage", err)
 	}
+	waitIdle(t, e)
 	n := w.commits(t)
 
-	// A burst of tags, pushed over more than one scan interval but within the coalescing
-	// window, makes one commit.
-	for i, tag := range []string{"1.2.0", "1.3.0", "1.4.0", "1.5.0"} {
-		if i > 0 {
-			time.Sleep(1200 * time.Millisecond) // at least one scan between two tags
-		}
+	// A burst of tags, each seen by its own scan, within the coalescing window, makes one
+	// commit, when the window closes.
+	for _, tag := range []string{"1.2.0", "1.3.0", "1.4.0", "1.5.0"} {
 		w.reg.Seed(t, "acme/web", []string{tag})
+		clock.Advance(time.Second)
+		waitIdle(t, e)
+		if got := w.commits(t); got != n {
+			t.Fatalf("a commit after the scan of %s, inside the coalescing window", tag)
+		}
 	}
-	eventually(t, 30*time.Second, "the commit of 1.5.0", func() bool { return w.file(t) == manifest(w.image, "1.5.0") })
-	time.Sleep(3 * time.Second) // several scans more: no second commit
+	advance("the commit of 1.5.0", 10, func() bool { return w.file(t) == manifest(w.image, "1.5.0") })
+	for range 3 { // three more scans: no second commit
+		clock.Advance(time.Second)
+		waitIdle(t, e)
+	}
 	if got := w.commits(t); got != n+1 {
 		t.Errorf("the burst made %d commits, want 1", got-n)
 	}
@@ -414,7 +437,7 @@ func TestIntegrationRun(t *testing.T) {
 	if err := e.Apply(cfg); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 30*time.Second, "the commit of api 2.1.0", func() bool {
+	advance("the commit of api 2.1.0", 10, func() bool {
 		s, ok := testbed.ReadFile(t, w.gitDir, "main", "deploy/api.yaml")
 		return ok && strings.Contains(s, "/acme/api:2.1.0 ")
 	})
@@ -427,7 +450,7 @@ func TestIntegrationRun(t *testing.T) {
 	if err := e.Trigger(ctx, w.reg.Host+"/acme/api"); err != nil {
 		t.Fatalf("Trigger: %v", err)
 	}
-	eventually(t, 30*time.Second, "the triggered commit of api 2.2.0", func() bool {
+	advance("the triggered commit of api 2.2.0", 10, func() bool {
 		s, ok := testbed.ReadFile(t, w.gitDir, "main", "deploy/api.yaml")
 		return ok && strings.Contains(s, "/acme/api:2.2.0 ")
 	})
@@ -435,7 +458,7 @@ func TestIntegrationRun(t *testing.T) {
 	// Someone sets the marked line back; no policy changes, but the automation's own
 	// interval puts it right again.
 	testbed.CommitFiles(t, w.gitDir, "main", map[string]string{"deploy/web.yaml": manifest(w.image, "1.0.0")}, "revert web")
-	eventually(t, 30*time.Second, "the automation's interval to restore 1.5.0", func() bool {
+	advance("the automation's interval to restore 1.5.0", 10, func() bool {
 		return w.file(t) == manifest(w.image, "1.5.0")
 	})
 

@@ -46,12 +46,8 @@ func clockedRun(t *testing.T, image string) (*automation.Engine, *fakeclock.Cloc
 // waitIdle waits (on the wall clock, at most 30 s) until Run has nothing running or due.
 func waitIdle(t *testing.T, e *automation.Engine) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !e.Idle() {
-		if time.Now().After(deadline) {
-			t.Fatalf("Run is not idle after 30 s: %+v", e.Schedule())
-		}
-		time.Sleep(2 * time.Millisecond) // a poll, not a wait for time to pass
+	if !testbed.Within(30*time.Second, e.Idle) {
+		t.Fatalf("Run is not idle after 30 s: %+v", e.Schedule())
 	}
 }
 

@@ -255,3 +255,17 @@ func tail(b []byte, n int) string {
 	}
 	return string(bytes.Join(lines, []byte("\n")))
 }
+
+// Within polls cond every 2 ms until it holds, for at most d of wall-clock time, and says
+// whether it held. It is for waiting on something the test cannot be told about (a running
+// engine becoming idle), not for waiting for time to pass.
+func Within(d time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	return true
+}
