@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/tagflow/tagflow/internal/fakeclock"
 	"github.com/tagflow/tagflow/scanner"
 )
 
@@ -157,17 +158,38 @@ func TestSchedulerCoalesces(t *testing.T) {
 }
 
 func TestGracefulContext(t *testing.T) {
-	e := &Engine{grace: time.Hour}
+	clock := fakeclock.New(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
+	e := &Engine{grace: time.Hour, clock: clock}
 	parent, cancel := context.WithCancel(context.Background())
 	gctx, stop := e.graceful(parent)
 	cancel()
-	time.Sleep(10 * time.Millisecond)
+	if !clock.WaitForTimers(1, 10*time.Second) {
+		t.Fatal("no grace period started when the parent ended")
+	}
+	clock.Advance(time.Hour - time.Nanosecond)
 	if gctx.Err() != nil {
 		t.Fatal("the commit context ended with its parent; want it to outlive it by the grace period")
 	}
 	stop()
 	if gctx.Err() == nil {
 		t.Error("the commit context outlived Run")
+	}
+
+	// The grace period ends.
+	clock = fakeclock.New(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
+	e = &Engine{grace: time.Hour, clock: clock}
+	parent, cancel = context.WithCancel(context.Background())
+	gctx, stopAfterGrace := e.graceful(parent)
+	defer stopAfterGrace()
+	cancel()
+	if !clock.WaitForTimers(1, 10*time.Second) {
+		t.Fatal("no grace period started when the parent ended")
+	}
+	clock.Advance(time.Hour)
+	select {
+	case <-gctx.Done():
+	case <-time.After(10 * time.Second):
+		t.Error("the commit context outlived the grace period")
 	}
 
 	e = &Engine{grace: 0}

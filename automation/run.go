@@ -14,24 +14,23 @@ import (
 // graceful returns a context for commits that ends ShutdownGrace after ctx does.
 func (e *Engine) graceful(ctx context.Context) (context.Context, context.CancelFunc) {
 	gctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	var mu sync.Mutex
-	var timer *time.Timer
 	stop := context.AfterFunc(ctx, func() {
-		mu.Lock()
-		defer mu.Unlock()
 		if e.grace <= 0 {
 			cancel()
 			return
 		}
-		timer = time.AfterFunc(e.grace, cancel)
+		fired, stopTimer := e.clock.NewTimer(e.grace)
+		go func() {
+			defer stopTimer()
+			select {
+			case <-fired:
+				cancel()
+			case <-gctx.Done():
+			}
+		}()
 	})
 	return gctx, func() {
 		stop()
-		mu.Lock()
-		if timer != nil {
-			timer.Stop()
-		}
-		mu.Unlock()
 		cancel()
 	}
 }
