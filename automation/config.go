@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/tagflow/tagflow/committer"
+	"github.com/tagflow/tagflow/internal/window"
 	"github.com/tagflow/tagflow/policy"
 	"github.com/tagflow/tagflow/scanner"
 )
@@ -97,6 +98,9 @@ type Policy struct {
 	Spec       policy.Spec
 	// ReflectDigest: empty means ReflectNever.
 	ReflectDigest ReflectDigest
+	// Suspend keeps the latest reference as it is: the policy is not evaluated and triggers
+	// no automation, and the automations selecting it go on using that reference.
+	Suspend bool
 }
 
 // GitSource is the Git repository an automation checks out.
@@ -132,7 +136,10 @@ type Automation struct {
 	// overlaid with MessageValues.
 	MessageTemplate string
 	MessageValues   map[string]string
-	Signing         committer.Signing
+	// LegacyTemplateData offers the message template Flux's v1beta1/v1beta2 .Updated
+	// (committer.Request.LegacyTemplateData): set for objects read from those versions.
+	LegacyTemplateData bool
+	Signing            committer.Signing
 	// PullRequest, when set, keeps one pull request open from each push branch to
 	// Git.Branch. It needs PushBranch.
 	PullRequest *PullRequest
@@ -141,6 +148,11 @@ type Automation struct {
 	Interval time.Duration
 	Schedule string
 	Suspend  bool
+	// Windows restricts when the automation commits and pushes: only while one of its
+	// recurring windows is open (none: at any time) and none of its freezes holds. A run
+	// outside records what waits and when it may push; Run runs it again at that time. The
+	// zero value restricts nothing.
+	Windows window.Schedule
 }
 
 // Config is everything the engine manages.

@@ -13,6 +13,7 @@ import (
 type Store interface {
 	scanner.TagRecorder
 	scanner.FactCache
+	scanner.PlatformCache
 	StatusReader
 	// Tags returns the cached tags of image; FirstSeen the same with when each tag was
 	// first seen. Both return store.ErrNotFound when image was never scanned.
@@ -44,6 +45,9 @@ type Scanner interface {
 	CachedFacts(ctx context.Context, cache scanner.FactCache, repo scanner.Repository, tag string) (scanner.Facts, error)
 	// Digest returns the manifest digest of repo:tag, from the registry.
 	Digest(ctx context.Context, repo scanner.Repository, tag string) (string, error)
+	// Platforms returns the digest of repo:tag, from the registry, and the platforms that
+	// manifest provides, from cache when it has them.
+	Platforms(ctx context.Context, cache scanner.PlatformCache, repo scanner.Repository, tag string) (digest string, platforms []string, err error)
 }
 
 // Committer is what the engine needs of the committer, which *committer.Committer

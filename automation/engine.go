@@ -362,6 +362,9 @@ func (c *compiled) addAutomation(a Automation) {
 	if e.err == nil {
 		e.err = compilePush(e)
 	}
+	if e.err == nil {
+		e.err = a.Windows.Check()
+	}
 	if e.err != nil {
 		e.reason = ReasonInvalidSpec
 	}

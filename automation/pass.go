@@ -36,6 +36,9 @@ type ObjectResult struct {
 	Changes []string
 	// PullRequests are the automation's open pull requests after the pass.
 	PullRequests []PullRequestInfo
+	// NextWindow is when an automation outside its update windows (or in a freeze) may push
+	// next; zero when it was free to push.
+	NextWindow time.Time
 }
 
 // Failed reports whether the object failed: not ready, and neither suspended nor pending.
@@ -155,6 +158,8 @@ type tagFacts struct {
 	// firstScan is the time of the repository's first successful scan; now is the
 	// evaluation's clock. Both serve AppearedBy.
 	firstScan, now time.Time
+	// platforms caches the platforms of manifests by digest; it serves Platforms.
+	platforms scanner.PlatformCache
 
 	err error
 }
@@ -179,6 +184,13 @@ func (f *tagFacts) AppearedBy(tag string) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	return facts.Created, true
+}
+
+// Platforms answers policy.PlatformFacts: the digest of tag from the registry (so a tag
+// pushed again is seen), its platforms from the store's cache by digest.
+func (f *tagFacts) Platforms(tag string) ([]string, error) {
+	_, platforms, err := f.scan.Platforms(f.ctx, f.platforms, f.repo, tag)
+	return platforms, err
 }
 
 func (f *tagFacts) Created(tag string) (time.Time, bool) {
@@ -222,6 +234,9 @@ func (e *Engine) evaluate(ctx context.Context, c *compiled, id ObjectID, s sink)
 	pe := c.policies[id]
 	if pe.err != nil {
 		return evaluation{result: resultOf(s.record(id, fail(pe.reason, pe.err)))}
+	}
+	if pe.cfg.Suspend {
+		return e.suspendedPolicy(s, id)
 	}
 	re := c.repos[pe.repo]
 	if re.err != nil {
@@ -292,10 +307,12 @@ func (e *Engine) policyState(id ObjectID) policyState {
 }
 
 // timeDependent reports whether a policy's result may change with time alone: minAge, a
-// hold that expires, or a digest read from the registry on every evaluation.
+// hold that expires, or a digest read from the registry on every evaluation (a reflected
+// digest, or platforms: a tag pushed again may provide a platform it lacked).
 func timeDependent(pe *policyEntry) bool {
 	spec := pe.cfg.Spec
-	return spec.MinAge > 0 || spec.Hold != nil && !spec.Hold.Until.IsZero() || pe.cfg.ReflectDigest == ReflectAlways
+	return spec.MinAge > 0 || spec.Hold != nil && !spec.Hold.Until.IsZero() || pe.cfg.ReflectDigest == ReflectAlways ||
+		len(spec.Platforms) > 0
 }
 
 // selectTag runs the policy over tags and finds the digest of the winner when the policy
@@ -303,7 +320,7 @@ func timeDependent(pe *policyEntry) bool {
 func (e *Engine) selectTag(ctx context.Context, s sink, id ObjectID, pe *policyEntry, re *repoEntry, in policyInput) (policy.Result, string, error) {
 	start := time.Now()
 	now := e.now()
-	facts := &tagFacts{ctx: ctx, scan: e.scan, cache: e.db, repo: re.cfg.Scan, times: in.times, now: now}
+	facts := &tagFacts{ctx: ctx, scan: e.scan, cache: e.db, platforms: e.db, repo: re.cfg.Scan, times: in.times, now: now}
 	if pe.pol.NeedsFirstSeen() {
 		if info, err := e.db.ScanInfo(re.image); err == nil {
 			facts.firstScan = info.FirstSuccess
@@ -401,6 +418,9 @@ func (e *Engine) evaluationSucceeded(s sink, id ObjectID, pe *policyEntry, re *r
 		if sel.Waiting != nil {
 			msg += "; waiting: " + sel.Waiting.String()
 		}
+		for _, sk := range sel.Skipped {
+			msg += "; " + sk.String()
+		}
 		st.Message = msg
 	})
 	return evaluation{result: resultOf(st), value: value, changed: changed}
@@ -421,8 +441,10 @@ func refString(v setter.Value) string {
 func request(ae *autoEntry, vals []setter.Value, update committer.Update) committer.Request {
 	a := ae.cfg
 	tv := make(map[string]string, len(vals)+len(a.MessageValues))
+	images := make(map[string]string, len(vals))
 	for _, v := range vals {
 		tv[v.Policy] = refString(v)
+		images[v.Policy] = refString(v)
 	}
 	for k, v := range a.MessageValues {
 		tv[k] = v
@@ -441,6 +463,9 @@ func request(ae *autoEntry, vals []setter.Value, update committer.Update) commit
 		MessageTemplate: a.MessageTemplate,
 		Values:          tv,
 		Signing:         a.Signing,
+
+		LegacyTemplateData: a.LegacyTemplateData,
+		Images:             images,
 	}
 }
 
@@ -540,11 +565,14 @@ func (e *Engine) statusReason(id ObjectID) string {
 // once per push branch, and the pull request of each push branch. ok is false when ctx
 // ended first and nothing was recorded.
 func (e *Engine) runAutomation(ctx context.Context, c *compiled, id ObjectID) (res ObjectResult, ok bool) {
-	s := runSink{e}
+	s := windowedSink{runSink{e}}
 	ae := c.autos[id]
 	vals := s.values(ae)
 	if r := preflight(s, id, ae, vals); r != nil {
 		return *r, true
+	}
+	if r, ok, waited := e.waitForWindow(ctx, s, ae, vals); waited {
+		return r, ok
 	}
 	groups, err := pushGroups(ae, vals)
 	if err != nil {

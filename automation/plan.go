@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/aymanbagabas/go-udiff"
 
@@ -41,6 +42,11 @@ type AutomationPlan struct {
 	// PullRequests say what would happen to the pull request of each push branch, for an
 	// automation with a pull request.
 	PullRequests []PullRequestPlan
+	// NextWindow is when the automation may push next, when it is outside its update
+	// windows or in a freeze now (zero otherwise); Waits says what the commit waits for
+	// ("the update window opening Mon 09:00 Europe/Berlin (2026-12-07T08:00:00Z)").
+	NextWindow time.Time
+	Waits      string
 }
 
 // PullRequestPlan is what a run would do with the pull request of one push branch.
@@ -128,7 +134,9 @@ func (e *Engine) planAutomation(ctx context.Context, c *compiled, id ObjectID, s
 	if len(p.Files) > 0 {
 		msg = fmt.Sprintf("%s: would change %d files on %s", id, len(p.Files), strings.Join(branches, ", "))
 	}
-	return ObjectResult{ID: id, Ready: true, Reason: ReasonSucceeded, Message: msg}, p, true
+	res = ObjectResult{ID: id, Ready: true, Reason: ReasonSucceeded, Message: msg}
+	e.planWindow(ae, &res, &p)
+	return res, p, true
 }
 
 // planGroup adds the plan of one push group to p; first says no earlier group has

@@ -34,12 +34,15 @@ func configSecrets(cfg Config) *redact.Secrets {
 }
 
 // registrySecrets lists the credentials of a repository: password and user:password,
-// token, the secrets of an inline docker config, and the TLS client key.
+// token, the secrets of an inline docker config, the TLS client key, and the proxy's
+// password (and any in its URL).
 func registrySecrets(r scanner.Repository) []string {
 	c := r.Credentials
 	out := []string{c.Token, string(r.TLS.Key)}
 	out = append(out, redact.BasicAuth(c.Username, c.Password)...)
 	out = append(out, dockerConfigSecrets(c.DockerConfigJSON)...)
+	out = append(out, redact.BasicAuth(r.Proxy.Username, r.Proxy.Password)...)
+	out = append(out, urlSecrets(r.Proxy.URL)...)
 	return out
 }
 

@@ -63,11 +63,18 @@ func (e *Engine) Run(ctx context.Context) error {
 	// The first pass scans, evaluates and runs everything; object failures are in the
 	// statuses.
 	c := e.cfg.Load()
-	if _, err := e.pass(ctx, commitCtx); err != nil && ctx.Err() == nil {
+	first, err := e.pass(ctx, commitCtx)
+	if err != nil && ctx.Err() == nil {
 		e.log.Warn("first pass", "error", err.Error())
 	}
 	s.mu.Lock()
 	s.reconcile(c, e.clock.Now(), e.window)
+	for _, r := range first.Objects {
+		// Automations whose changes wait for an update window run when it opens.
+		if a := s.autos[r.ID]; a != nil && !r.NextWindow.IsZero() {
+			a.windowAt = r.NextWindow
+		}
+	}
 	s.mu.Unlock()
 
 	l := &loop{e: e, s: s, ctx: ctx, commitCtx: commitCtx,
@@ -153,12 +160,15 @@ func (l *loop) scan(c *compiled, sw scanWork) {
 	})
 }
 
-// automation runs one automation and schedules its next run.
+// automation runs one automation and schedules its next run: on its own schedule, and when
+// the update window its changes wait for opens.
 func (l *loop) automation(c *compiled, id ObjectID) {
 	e, s := l.e, l.s
+	var res ObjectResult
 	if l.acquire(l.autoSem) {
 		if l.ctx.Err() == nil {
-			if _, ok := e.runAutomation(l.commitCtx, c, id); !ok {
+			var ok bool
+			if res, ok = e.runAutomation(l.commitCtx, c, id); !ok {
 				e.log.Info("automation interrupted by shutdown", "object", id.String())
 			}
 		}
@@ -169,10 +179,11 @@ func (l *loop) automation(c *compiled, id ObjectID) {
 		if a == nil {
 			return // removed meanwhile
 		}
-		a.running = false
-		if ae := s.cfg.autos[id]; ae != nil && ae.schedule != nil {
-			a.next = ae.schedule.Next(e.clock.Now())
+		var sched cron.Schedule
+		if ae := s.cfg.autos[id]; ae != nil {
+			sched = ae.schedule
 		}
+		a.finish(sched, res.NextWindow, e.clock.Now())
 	})
 }
 

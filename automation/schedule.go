@@ -126,11 +126,15 @@ func (r *repoSched) retryPush(tag string, missed bool, now time.Time) bool {
 	return true
 }
 
-// autoSched is when an automation runs: on its own schedule, and after a trigger.
+// autoSched is when an automation runs: on its own schedule, after a trigger, and when the
+// update window its last run waited for opens.
 type autoSched struct {
 	next    time.Time // next run on its own schedule; zero: none
 	pending time.Time // a coalesced trigger: run then; zero: none
-	running bool
+	// windowAt is when the update window that the last run found closed opens (or its
+	// freeze ends): the run then pushes what waited. Zero: none.
+	windowAt time.Time
+	running  bool
 }
 
 // due reports whether a run is due at now, and otherwise when it will be (zero: never).
@@ -139,7 +143,7 @@ func (a *autoSched) due(now time.Time) (bool, time.Time) {
 		return false, time.Time{}
 	}
 	var next time.Time
-	for _, t := range []time.Time{a.pending, a.next} {
+	for _, t := range []time.Time{a.pending, a.next, a.windowAt} {
 		switch {
 		case t.IsZero():
 		case !t.After(now):
@@ -157,6 +161,35 @@ func (a *autoSched) trigger(at time.Time) {
 	if a.pending.IsZero() || at.Before(a.pending) {
 		a.pending = at
 	}
+}
+
+// start marks the run started: it serves every reason it was due for.
+func (a *autoSched) start() {
+	a.running, a.pending, a.windowAt = true, time.Time{}, time.Time{}
+}
+
+// finish schedules what follows the run that just ended at now: the next run on the
+// automation's own schedule (sched nil: none), and a run at nextWindow when the run found the
+// automation outside its update windows (zero: it was free to push).
+func (a *autoSched) finish(sched cron.Schedule, nextWindow, now time.Time) {
+	a.running = false
+	if sched != nil {
+		a.next = sched.Next(now)
+	}
+	if !nextWindow.IsZero() {
+		a.windowAt = nextWindow
+	}
+}
+
+// nextRun is the soonest of the automation's reasons to run; zero: none.
+func (a *autoSched) nextRun() time.Time {
+	var next time.Time
+	for _, t := range []time.Time{a.pending, a.next, a.windowAt} {
+		if !t.IsZero() && (next.IsZero() || t.Before(next)) {
+			next = t
+		}
+	}
+	return next
 }
 
 // policySched is when a policy is evaluated again (a minAge wait ends).
@@ -306,6 +339,9 @@ func (s *scheduler) reconcile(c *compiled, now time.Time, window time.Duration) 
 		} else if old == nil || changed {
 			a.next = ae.schedule.Next(now)
 		}
+		if changed {
+			a.windowAt = time.Time{} // the run the change asks for looks at the windows afresh
+		}
 		if changed && a.pending.IsZero() {
 			a.pending = now.Add(window)
 		}
@@ -364,7 +400,7 @@ func (s *scheduler) collect(c *compiled, now time.Time, window time.Duration) wo
 		a := s.auto(id)
 		due, next := a.due(now)
 		if due {
-			a.running, a.pending = true, time.Time{}
+			a.start()
 			w.autos = append(w.autos, id)
 		}
 		later(next)
@@ -376,8 +412,9 @@ func (s *scheduler) collect(c *compiled, now time.Time, window time.Duration) wo
 type Scheduled struct {
 	ID ObjectID
 	// Next is when the object is next scanned (repositories), evaluated again (policies
-	// waiting for minAge) or run (automations: the sooner of a pending trigger and its own
-	// schedule); zero when nothing is scheduled.
+	// waiting for minAge) or run (automations: the soonest of a pending trigger, its own
+	// schedule and the opening of the update window its changes wait for); zero when
+	// nothing is scheduled.
 	Next time.Time
 	// Running is true while the scan or the run is in progress.
 	Running bool
@@ -400,19 +437,16 @@ func (e *Engine) Schedule() []Scheduled {
 		out = append(out, Scheduled{ID: id, Next: p.evalAt})
 	}
 	for id, a := range s.autos {
-		next := a.pending
-		if next.IsZero() || (!a.next.IsZero() && a.next.Before(next)) {
-			next = a.next
-		}
-		out = append(out, Scheduled{ID: id, Next: next, Running: a.running})
+		out = append(out, Scheduled{ID: id, Next: a.nextRun(), Running: a.running})
 	}
 	slices.SortFunc(out, func(a, b Scheduled) int { return a.ID.compare(b.ID) })
 	return out
 }
 
 // Idle reports whether Run has nothing running and nothing due at the engine's clock's
-// now, nor evaluations queued: a test on a fake clock waits for it before it checks what
-// happened, and advances the clock after.
+// now, nor evaluations queued, nor a configuration applied that it has not taken up yet: a
+// test on a fake clock waits for it before it checks what happened, and advances the clock
+// after.
 func (e *Engine) Idle() bool {
 	s := e.sched.Load()
 	if s == nil {
@@ -421,7 +455,7 @@ func (e *Engine) Idle() bool {
 	now := e.clock.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.cfg == nil || len(s.evalNow) > 0 || s.evaluating > 0 {
+	if s.cfg == nil || s.cfg != e.cfg.Load() || len(s.evalNow) > 0 || s.evaluating > 0 {
 		return false
 	}
 	for _, r := range s.repos {

@@ -30,6 +30,13 @@ func clockedRun(t *testing.T, image string) (*automation.Engine, *fakeclock.Cloc
 		Repositories: []automation.Repository{{ID: repoID("web"), Interval: time.Hour, Scan: scanner.Repository{Image: image}}},
 		Policies:     []automation.Policy{{ID: policyID("web"), Repository: automation.ObjectID{Name: "web"}, Spec: policy.Spec{SemVer: "*"}}},
 	})
+	startRun(t, e)
+	return e, clock, m
+}
+
+// startRun starts e.Run until the test ends, and returns once Run is idle.
+func startRun(t *testing.T, e *automation.Engine) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- e.Run(ctx) }()
@@ -40,7 +47,6 @@ func clockedRun(t *testing.T, image string) (*automation.Engine, *fakeclock.Cloc
 		}
 	})
 	waitIdle(t, e)
-	return e, clock, m
 }
 
 // waitIdle waits (on the wall clock, at most 30 s) until Run has nothing running or due.

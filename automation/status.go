@@ -48,6 +48,9 @@ type ObjectStatus struct {
 	// branch. The forge stays the source of truth: each run looks a branch's pull request
 	// up by its head branch.
 	PullRequests []PullRequestInfo `json:"pullRequests,omitempty"`
+	// NextWindow is when the automation may push next, while its last run found it outside
+	// its update windows or in a freeze (zero otherwise).
+	NextWindow time.Time `json:"nextWindow,omitzero"`
 }
 
 // Failed reports whether the object is failing: not ready, and neither suspended nor still

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"text/template"
 	"time"
 
 	git "github.com/go-git/go-git/v5"
@@ -94,7 +93,7 @@ func (c *Committer) Run(ctx context.Context, req Request) (Result, error) {
 	if err := req.validate(); err != nil {
 		return Result{}, err
 	}
-	tmpl, err := parseMessageTemplate(req.Automation, req.MessageTemplate)
+	tmpl, err := parseMessageTemplate(req.Automation, req.MessageTemplate, req.LegacyTemplateData)
 	if err != nil {
 		return Result{}, err
 	}
@@ -144,12 +143,12 @@ type job struct {
 	c      *Committer
 	req    *Request
 	rem    *remote
-	tmpl   *template.Template
+	tmpl   messageTemplate
 	signer git.Signer
 	clone  *clone
 }
 
-func (c *Committer) run(ctx context.Context, req *Request, rem *remote, tmpl *template.Template, signer git.Signer) (Result, error) {
+func (c *Committer) run(ctx context.Context, req *Request, rem *remote, tmpl messageTemplate, signer git.Signer) (Result, error) {
 	cl, err := c.openOrClone(ctx, req, rem)
 	if err != nil {
 		return Result{}, err
@@ -255,7 +254,11 @@ func (j *job) attempt(ctx context.Context, res *Result) error {
 		res.Commit, res.Pushed, res.UpToDate, res.Files, res.Message = "", false, false, nil, ""
 		return j.clone.clearDirty()
 	}
-	msg, err := renderMessage(j.tmpl, templateData(req, changed))
+	data, err := templateData(req, j.tmpl, changed)
+	if err != nil {
+		return err
+	}
+	msg, err := renderMessage(j.tmpl, data)
 	if err != nil {
 		return err
 	}

@@ -3,7 +3,6 @@ package committer
 import (
 	"context"
 	"fmt"
-	"text/template"
 
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
@@ -36,7 +35,7 @@ func (c *Committer) Plan(ctx context.Context, req Request) (PlanResult, error) {
 	if err := req.validate(); err != nil {
 		return PlanResult{}, err
 	}
-	tmpl, err := parseMessageTemplate(req.Automation, req.MessageTemplate)
+	tmpl, err := parseMessageTemplate(req.Automation, req.MessageTemplate, req.LegacyTemplateData)
 	if err != nil {
 		return PlanResult{}, err
 	}
@@ -53,7 +52,7 @@ func (c *Committer) Plan(ctx context.Context, req Request) (PlanResult, error) {
 	return res, scrub(err, rem.secrets)
 }
 
-func (c *Committer) plan(ctx context.Context, req *Request, rem *remote, tmpl *template.Template) (PlanResult, error) {
+func (c *Committer) plan(ctx context.Context, req *Request, rem *remote, tmpl messageTemplate) (PlanResult, error) {
 	cl, err := c.openOrClone(ctx, req, rem)
 	if err != nil {
 		return PlanResult{}, err
@@ -107,7 +106,11 @@ func (c *Committer) plan(ctx context.Context, req *Request, rem *remote, tmpl *t
 	if uerr != nil {
 		return res, fmt.Errorf("automation %s: computing the update of %s: %w", req.Automation, rem.redacted, uerr)
 	}
-	msg, err := renderMessage(tmpl, templateData(req, changed))
+	data, err := templateData(req, tmpl, changed)
+	if err != nil {
+		return res, err
+	}
+	msg, err := renderMessage(tmpl, data)
 	if err != nil {
 		return res, err
 	}

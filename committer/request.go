@@ -108,6 +108,13 @@ type Request struct {
 	MessageTemplate string
 	// Values are .Values in the template.
 	Values map[string]string
+	// LegacyTemplateData offers the template Flux's image.toolkit.fluxcd.io v1beta1 and
+	// v1beta2 .Updated (UpdateResult) besides .Changed. Without it a template that uses
+	// .Updated is refused (ErrTemplate), as Flux's v1 refuses it.
+	LegacyTemplateData bool
+	// Images maps each policy ("NAMESPACE:NAME", as markers name it) to the reference it
+	// chose, "image:tag" or "image:tag@digest": the images of .Updated.
+	Images map[string]string
 	// Check, when set, is called with the change — Changed, Message and Files of the
 	// Result — after the message is rendered and before anything is committed or pushed.
 	// An error from it stops the run with nothing pushed (an automation renders its pull

@@ -382,6 +382,11 @@ func (c *Controller) automationStatus(obj *v1.ImageUpdateAutomation, st *objectS
 			prs = append(prs, v1.PullRequestStatus{Branch: pr.Branch, URL: pr.URL, Number: int64(pr.Number)})
 		}
 		s.PullRequests = prs
+		if es.NextWindow.IsZero() {
+			s.NextWindowTime = nil
+		} else {
+			keepTime(&s.NextWindowTime, es.NextWindow)
+		}
 	}
 	return !equality.Semantic.DeepEqual(before, s)
 }
@@ -415,6 +420,9 @@ func (c *Controller) repositoryEvents(before, after *v1.ImageRepository) {
 
 func (c *Controller) policyEvents(before, after *v1.ImagePolicy) {
 	c.failureEvent(after, before.Status.Conditions, after.Status.Conditions)
+	if a, b := readyOf(after.Status.Conditions), readyOf(before.Status.Conditions); a != nil && a.Reason == v1.SuspendedReason && (b == nil || b.Reason != v1.SuspendedReason) {
+		c.events.Eventf(after, nil, "Normal", v1.SuspendedReason, "Suspend", "%s", a.Message)
+	}
 	b, a := before.Status.LatestRef, after.Status.LatestRef
 	if a == nil || (b != nil && *a == *b) {
 		return

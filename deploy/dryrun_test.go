@@ -178,7 +178,7 @@ func TestServerSideDryRun(t *testing.T) {
 	t.Run("docs examples", func(t *testing.T) {
 		c := c.with(t)
 		created := map[string]bool{}
-		for _, doc := range []string{"kubernetes.md", "upgrading-from-flux.md"} {
+		for _, doc := range []string{"kubernetes.md", "migrating-from-flux.md"} {
 			objs := docsObjects(t, filepath.Join("..", "docs", doc))
 			if len(objs) == 0 {
 				t.Errorf("docs/%s: no tagflow objects in its YAML examples", doc)

@@ -5,6 +5,7 @@
 #   git              git http-backend, the Git server of committer/ tests
 #   gnupg, openssh-client  to verify signed commits with `git verify-commit`
 #   etcd-server      etcd for envtest (controller/ tests), beside a kube-apiserver built here
+#   tinyproxy-bin    a real HTTP forward proxy (proxySecretRef tests); the binary only, no service
 # Binaries built from the Go module proxy are cached under TAGFLOW_TESTBIN
 # (default $HOME/.cache/tagflow-testbin) and rebuilt only when their pinned version changes.
 set -euo pipefail
@@ -14,6 +15,7 @@ command -v docker-registry >/dev/null 2>&1 || packages+=(docker-registry)
 command -v git >/dev/null 2>&1 || packages+=(git)
 command -v gpg >/dev/null 2>&1 || packages+=(gnupg)
 command -v ssh-keygen >/dev/null 2>&1 || packages+=(openssh-client)
+command -v tinyproxy >/dev/null 2>&1 || packages+=(tinyproxy-bin)
 
 apt_install() {
 	local sudo=()

@@ -6,8 +6,9 @@
 // # Stages
 //
 // Each tag goes through filterTags (the pattern must match; the extract template, if any,
-// gives the value to order by), then minAge, then the ordering. An active hold overrides the
-// result. Result and the ErrNoMatch message report how many tags passed each stage.
+// gives the value to order by), then minAge, then the ordering, then platforms. An active
+// hold overrides the result. Result and the ErrNoMatch message report how many tags passed
+// each stage.
 //
 // # Orderings
 //
@@ -42,6 +43,16 @@
 // (ErrWaiting), a state to wait out, not ErrNoMatch. Facts that implement AppearedBy can
 // vouch that a tag is older than its first-seen time (it was in the registry before tagflow
 // first looked); they are asked only about the tag that would win without minAge.
+//
+// # Platforms
+//
+// With Platforms, the winner's image must provide every listed platform (PlatformFacts): an
+// index listing them, or a single image whose config names one. Platforms are compared as
+// containerd compares them ("linux/arm64" is "linux/arm64/v8", "linux/arm" is
+// "linux/arm/v7"). A winner that lacks one is skipped (Result.Skipped names it, what it
+// lacks and what it has) and the next best is looked at, so facts are asked for only as far
+// down the ranking as needed, at most MaxPlatformChecks skips per Select. Under a hold, the
+// check applies to the tag that would win without it.
 //
 // # Hold
 //

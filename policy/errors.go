@@ -25,7 +25,7 @@ var (
 	ErrHeldTagMissing = errors.New("held tag is missing")
 
 	// ErrNeedsFacts is wrapped by Select and Latest when the policy needs facts about tags
-	// (newestBuild, minAge) and none were given.
+	// (newestBuild, minAge, platforms) and none were given.
 	ErrNeedsFacts = errors.New("policy needs facts")
 )
 
@@ -34,8 +34,8 @@ var (
 type SpecError struct {
 	// Field is the spec field at fault, spelled as in the ImagePolicy API:
 	// "semver", "alphabetical", "numerical", "newestBuild", "filterTags.pattern",
-	// "filterTags.extract", "minAge", "hold.tag", "hold.reason"; empty when the error is
-	// about the combination of fields (no ordering, several orderings).
+	// "filterTags.extract", "minAge", "platforms", "hold.tag", "hold.reason"; empty when the
+	// error is about the combination of fields (no ordering, several orderings).
 	Field string
 	// Value is the offending value as written, or empty.
 	Value string
@@ -87,12 +87,19 @@ type WaitingError struct {
 	// Policy describes the ordering, e.g. `semver range "^1.0"`.
 	Policy string
 	Waiting
+	// Skipped are the tags old enough that lack a required platform (see Result.Skipped).
+	Skipped []Skip
 }
 
 // Error is one line, e.g. `no tag is old enough yet for semver range "^1.0": 1.4.0 eligible
-// at 2026-12-02 15:42:00 UTC (minAge 1h0m0s)`.
+// at 2026-12-02 15:42:00 UTC (minAge 1h0m0s)`, followed by "; " and the skipped tags, if
+// any.
 func (e *WaitingError) Error() string {
-	return fmt.Sprintf("%s for %s: %s", ErrWaiting, e.Policy, e.Waiting.String())
+	s := fmt.Sprintf("%s for %s: %s", ErrWaiting, e.Policy, e.Waiting.String())
+	if len(e.Skipped) > 0 {
+		s += "; " + skipList(e.Skipped)
+	}
+	return s
 }
 
 // Is makes errors.Is(err, ErrWaiting) true.

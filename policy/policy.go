@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -20,7 +21,8 @@ type Policy struct {
 	filterSpec *Filter // as given, for String; nil when unset
 	filter     filter
 	minAge     time.Duration
-	hold       *Hold // a copy; nil when unset
+	platforms  []required // nil when unset
+	hold       *Hold      // a copy; nil when unset
 }
 
 type order int
@@ -73,6 +75,10 @@ type Result struct {
 	// Waiting is set when minAge holds back a tag the ordering ranks above Tag (or when
 	// minAge alone leaves no winner: Select then fails with a *WaitingError). Nil otherwise.
 	Waiting *Waiting
+	// Skipped are the tags the ordering ranked above Tag (or above WithoutHold) that lack a
+	// required platform, best first. Skipped tags count as matched, aged and ranked. Nil
+	// without Platforms.
+	Skipped []Skip
 }
 
 // Waiting describes what minAge holds back: the tag that would win without minAge and when
@@ -176,6 +182,10 @@ func New(spec Spec) (*Policy, error) {
 	}
 	p.minAge = spec.MinAge
 
+	if p.platforms, err = compilePlatforms(spec.Platforms); err != nil {
+		return nil, err
+	}
+
 	if h := spec.Hold; h != nil {
 		if h.Tag == "" {
 			return nil, &SpecError{Field: "hold.tag", Reason: "required when hold is set"}
@@ -205,9 +215,13 @@ func (p *Policy) NeedsCreated() bool { return p.order == orderNewestBuild }
 // NeedsFirstSeen reports whether Select needs Facts.FirstSeen: the policy has a minAge.
 func (p *Policy) NeedsFirstSeen() bool { return p.minAge > 0 }
 
-// Latest returns the winner among tags for a policy that needs no facts (see NeedsCreated and
-// NeedsFirstSeen; others get ErrNeedsFacts). A hold's expiry is measured against time.Now().
-// It is the Flux Policer contract.
+// NeedsPlatforms reports whether Select needs Facts that implement PlatformFacts: the policy
+// has Platforms.
+func (p *Policy) NeedsPlatforms() bool { return len(p.platforms) > 0 }
+
+// Latest returns the winner among tags for a policy that needs no facts (see NeedsCreated,
+// NeedsFirstSeen and NeedsPlatforms; others get ErrNeedsFacts). A hold's expiry is measured
+// against time.Now(). It is the Flux Policer contract.
 func (p *Policy) Latest(tags []string) (string, error) {
 	res, err := p.Select(tags, Inputs{})
 	if err != nil {
@@ -217,12 +231,14 @@ func (p *Policy) Latest(tags []string) (string, error) {
 }
 
 // Select picks the winner among tags. Tags pass through filterTags, then minAge, then the
-// ordering; an active hold overrides the outcome. The result never depends on the order of
-// tags: ties go to the greatest tag in byte order.
+// ordering, then platforms (the winner's image must provide every required platform, else
+// it is skipped and the next best is looked at); an active hold overrides the outcome. The
+// result never depends on the order of tags: ties go to the greatest tag in byte order.
 //
-// Errors wrap ErrNeedsFacts (the policy needs facts, in.Facts is nil), ErrHeldTagMissing
-// (an active hold names a tag not among tags) or ErrNoMatch (no tag survived; the message
-// gives the count at each stage).
+// Errors wrap ErrNeedsFacts (the policy needs facts, in.Facts is nil or lacks
+// PlatformFacts), ErrHeldTagMissing (an active hold names a tag not among tags), ErrNoMatch
+// (no tag survived; the message gives the count at each stage) or the error of
+// PlatformFacts.
 func (p *Policy) Select(tags []string, in Inputs) (Result, error) {
 	if in.Facts == nil {
 		if p.NeedsCreated() {
@@ -232,10 +248,23 @@ func (p *Policy) Select(tags []string, in Inputs) (Result, error) {
 			return Result{}, fmt.Errorf("%w: minAge %s needs first-seen times, and no facts were given", ErrNeedsFacts, p.minAge)
 		}
 	}
-	now := in.Now
-	if now.IsZero() {
-		now = time.Now()
+	if in.Now.IsZero() {
+		in.Now = time.Now()
 	}
+	if p.NeedsPlatforms() {
+		pf, ok := in.Facts.(PlatformFacts)
+		if !ok {
+			return Result{}, fmt.Errorf("%w: platforms %s need the platforms of images, and no platform facts were given", ErrNeedsFacts, p.platformList())
+		}
+		return p.selectPlatforms(tags, in, pf)
+	}
+	return p.selectOnce(tags, in, nil)
+}
+
+// selectOnce is one selection pass. Tags in sk.set (skipped for a missing platform) take no
+// part beyond the counts; sk is nil without platforms.
+func (p *Policy) selectOnce(tags []string, in Inputs, sk *skips) (Result, error) {
+	now := in.Now
 	holding := p.hold != nil && (p.hold.Until.IsZero() || p.hold.Until.After(now))
 	heldFound := false
 
@@ -249,6 +278,10 @@ func (p *Policy) Select(tags []string, in Inputs) (Result, error) {
 		young = p.newRanker(in.Facts)
 	}
 	res := Result{Considered: len(tags)}
+	nSkipped := 0
+	if sk != nil {
+		res.Skipped = slices.Clone(sk.list)
+	}
 	var sc scratch
 	for _, tag := range tags {
 		if holding && tag == p.hold.Tag {
@@ -259,6 +292,12 @@ func (p *Policy) Select(tags []string, in Inputs) (Result, error) {
 			continue
 		}
 		res.Matched++
+		if sk != nil && sk.set[tag] {
+			// Skipped by an earlier pass: it was a winner, so it passed minAge and was ranked.
+			res.Aged++
+			nSkipped++
+			continue
+		}
 		if young != nil {
 			if at, isYoung := p.eligibleAt(in.Facts, tag, now); isYoung {
 				if next.IsZero() || at.Before(next) {
@@ -271,7 +310,7 @@ func (p *Policy) Select(tags []string, in Inputs) (Result, error) {
 		res.Aged++
 		r.offer(tag, value)
 	}
-	res.Ranked = r.count()
+	res.Ranked = r.count() + nSkipped
 	winner, found := r.winner()
 	ranked := res.Ranked // of all matched tags, old enough or not
 	if young != nil {
@@ -301,6 +340,10 @@ func (p *Policy) Select(tags []string, in Inputs) (Result, error) {
 			}
 		}
 	}
+	if sk != nil && sk.exhausted {
+		// MaxPlatformChecks tags were skipped: the platform stage leaves no winner.
+		winner, found = "", false
+	}
 
 	if holding {
 		if !heldFound {
@@ -311,11 +354,11 @@ func (p *Policy) Select(tags []string, in Inputs) (Result, error) {
 	}
 	if !found {
 		if res.Waiting != nil {
-			return res, &WaitingError{Policy: p.ordering(), Waiting: *res.Waiting}
+			return res, &WaitingError{Policy: p.ordering(), Waiting: *res.Waiting, Skipped: res.Skipped}
 		}
-		// Nothing would win even without minAge: the stages before the ordering and the
-		// ordering itself removed every tag, so the message counts those.
-		return res, p.noMatch(res, ranked)
+		// Nothing would win even without minAge: the stages before the ordering, the
+		// ordering itself and the platforms removed every tag, so the message counts those.
+		return res, p.noMatch(res, ranked, sk)
 	}
 	res.Tag = winner
 	return res, nil
@@ -348,8 +391,8 @@ func (p *Policy) newRanker(facts Facts) ranker {
 // noMatch builds the ErrNoMatch error: the ordering, then the count after each stage that
 // ran, up to the one that removed the last tag. minAge is not among the stages: when only
 // minAge stands between a tag and winning, Select reports a *WaitingError instead. ranked is
-// how many matched tags the ordering could place.
-func (p *Policy) noMatch(res Result, ranked int) error {
+// how many matched tags the ordering could place; sk the tags skipped for a platform.
+func (p *Policy) noMatch(res Result, ranked int, sk *skips) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s (considered %d %s", p.ordering(), res.Considered, plural(res.Considered, "tag", "tags"))
 	if p.filterSpec != nil {
@@ -359,13 +402,17 @@ func (p *Policy) noMatch(res Result, ranked int) error {
 		switch p.order {
 		case orderSemVer:
 			fmt.Fprintf(&b, ", %d %s semver", ranked, plural(ranked, "was", "were"))
-			if ranked > 0 {
+			if ranked > 0 && (sk == nil || len(sk.list) == 0) {
 				b.WriteString(", none in range")
 			}
 		case orderNumerical:
 			fmt.Fprintf(&b, ", %d %s", ranked, plural(ranked, "was a number", "were numbers"))
 		case orderNewestBuild:
 			fmt.Fprintf(&b, ", %d had a known creation time", ranked)
+		}
+		if sk != nil && len(sk.list) > 0 {
+			b.WriteString(", ")
+			b.WriteString(p.platformStage(sk))
 		}
 	}
 	b.WriteString(")")
@@ -413,6 +460,9 @@ func (p *Policy) String() string {
 	}
 	if p.minAge > 0 {
 		parts = append(parts, "minAge "+p.minAge.String())
+	}
+	if len(p.platforms) > 0 {
+		parts = append(parts, "platforms ["+strings.ReplaceAll(p.platformList(), ", ", " ")+"]")
 	}
 	if h := p.hold; h != nil {
 		s := fmt.Sprintf("hold %q", h.Tag)

@@ -32,6 +32,12 @@ type Spec struct {
 	// first-seen time is unknown counts as just seen and is left out. Zero: no minimum.
 	MinAge time.Duration
 
+	// Platforms keeps only the tags whose image provides every one of these platforms, each
+	// "os/arch" or "os/arch/variant" ("linux/amd64", "linux/arm64/v8"), compared after
+	// normalisation (see ParsePlatform). Only the tags the ordering would pick are looked
+	// at, best first (see PlatformFacts). Nil: any platform.
+	Platforms []string
+
 	// Hold pins a tag. Nil: no hold.
 	Hold *Hold
 }

@@ -4,7 +4,7 @@
 //
 // A Scanner (New) holds what is shared: the base transport, each registry's limits, the
 // retry policy and the authenticated transports. Each call takes a plain Repository value
-// (image name, credentials, TLS, exclusions, page size, tag cap). List returns the tags,
+// (image name, credentials, TLS, proxy, exclusions, page size, tag cap). List returns the tags,
 // sorted; Refresh lists and records the result in a TagRecorder without ever erasing what
 // a failed scan could not replace; Facts, Digest and CachedFacts describe one tag.
 //

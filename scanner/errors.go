@@ -37,6 +37,15 @@ var (
 	// ErrInvalidTLS: the CA bundle or the client certificate and key cannot be used.
 	ErrInvalidTLS = errors.New("invalid TLS settings")
 
+	// ErrInvalidProxy: the Repository's Proxy cannot be used (see Proxy.Validate).
+	ErrInvalidProxy = errors.New("invalid proxy settings")
+
+	// ErrProxy: the Repository's proxy, not the registry, failed: it refused the credentials
+	// or a CONNECT, or could not be reached. The cause is a *ProxyError. An unreachable
+	// proxy, or one that could not reach the registry (5xx to CONNECT), is also
+	// ErrUnavailable and temporary.
+	ErrProxy = errors.New("proxy failed")
+
 	// ErrUnauthorized: the registry refused the credentials (HTTP 401 or 403, UNAUTHORIZED or
 	// DENIED).
 	ErrUnauthorized = errors.New("unauthorized")
@@ -107,6 +116,12 @@ func newError(op, image string, cause error, secrets []string) *Error {
 
 // classify maps a cause to a sentinel.
 func classify(err error) error {
+	if pe := proxyFailure(err); pe != nil {
+		if pe.StatusCode == 0 || pe.StatusCode >= 500 {
+			return ErrUnavailable
+		}
+		return ErrProxy
+	}
 	var te *transport.Error
 	if errors.As(err, &te) {
 		for _, d := range te.Errors {
@@ -143,6 +158,9 @@ func classify(err error) error {
 
 // describe renders a cause on one line without echoing request details.
 func describe(err error) string {
+	if pe := proxyFailure(err); pe != nil {
+		return pe.Error() // the proxy failed, whichever request it was
+	}
 	var te *transport.Error
 	if errors.As(err, &te) {
 		if len(te.Errors) == 0 {

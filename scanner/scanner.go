@@ -34,6 +34,10 @@ type Repository struct {
 	// certificate. Loopback registries (localhost, 127.0.0.1) may use plain HTTP anyway.
 	Insecure bool
 
+	// Proxy sends all the registry traffic of this repository through an HTTP forward
+	// proxy; the zero value uses the base transport's (see Proxy).
+	Proxy Proxy
+
 	// Exclude lists regular expressions (Go syntax, unanchored) of tags to drop. Nil means
 	// DefaultExclude; an empty non-nil slice excludes nothing.
 	Exclude []string
@@ -118,6 +122,7 @@ type clientKey struct {
 	insecure bool
 	tls      string // hash of the TLS settings
 	creds    string // hash of the credentials
+	proxy    string // hash of the proxy settings
 }
 
 // client is the transport stack for one registry, TLS setting and set of credentials, with
@@ -144,6 +149,7 @@ func (s *Scanner) transport(ctx context.Context, ref name.Repository, repo Repos
 		insecure: repo.Insecure,
 		tls:      tlsFingerprint(repo.TLS),
 		creds:    fingerprint(ac),
+		proxy:    repo.Proxy.fingerprint(),
 	}
 	c, err := s.client(key, repo)
 	if err != nil {
@@ -180,7 +186,7 @@ func (s *Scanner) transport(ctx context.Context, ref name.Repository, repo Repos
 // forget drops the authenticated transport of ref, so that the next call pings and
 // authenticates again (after the registry refused it, say).
 func (s *Scanner) forget(ref name.Repository, repo Repository, ac authn.AuthConfig) {
-	key := clientKey{ref.RegistryStr(), repo.Insecure, tlsFingerprint(repo.TLS), fingerprint(ac)}
+	key := clientKey{ref.RegistryStr(), repo.Insecure, tlsFingerprint(repo.TLS), fingerprint(ac), repo.Proxy.fingerprint()}
 	s.mu.Lock()
 	c := s.clients[key]
 	s.mu.Unlock()
@@ -242,8 +248,28 @@ func (s *Scanner) client(key clientKey, repo Repository) (*client, error) {
 }
 
 // baseTransport returns the configured transport, cloned with the Repository's TLS
-// settings when it has any.
+// settings and proxy when it has any.
 func (s *Scanner) baseTransport(repo Repository) (http.RoundTripper, error) {
+	if repo.Proxy == (Proxy{}) {
+		return s.tlsTransport(repo)
+	}
+	if err := repo.Proxy.Validate(); err != nil {
+		return nil, err
+	}
+	base, err := s.tlsTransport(repo)
+	if err != nil {
+		return nil, err
+	}
+	ht, ok := base.(*http.Transport)
+	if !ok {
+		return nil, fmt.Errorf("%w: a proxy needs an *http.Transport as the base transport, not %T", ErrInvalidProxy, base)
+	}
+	return proxied(ht, repo.Proxy)
+}
+
+// tlsTransport returns the configured transport, cloned with the Repository's TLS
+// settings when it has any.
+func (s *Scanner) tlsTransport(repo Repository) (http.RoundTripper, error) {
 	if !repo.Insecure && repo.TLS.empty() {
 		return s.opts.transport, nil
 	}
@@ -321,7 +347,7 @@ func (s *Scanner) prepare(ctx context.Context, repo Repository) (*prepared, erro
 	if err != nil {
 		return nil, err
 	}
-	p := &prepared{ref: ref, ac: ac, secrets: secrets(ac)}
+	p := &prepared{ref: ref, ac: ac, secrets: append(secrets(ac), repo.Proxy.secrets()...)}
 	rt, err := s.transport(ctx, ref, repo, ac)
 	if err != nil {
 		return p, err
@@ -338,6 +364,7 @@ func (s *Scanner) fail(op, image string, repo Repository, p *prepared, err error
 	} else {
 		// Resolution failed before the secrets were known; hide the static ones anyway.
 		sec = secrets(authn.AuthConfig{Username: repo.Credentials.Username, Password: repo.Credentials.Password, RegistryToken: repo.Credentials.Token})
+		sec = append(sec, repo.Proxy.secrets()...)
 	}
 	e := newError(op, image, err, sec)
 	if p != nil && errors.Is(e, ErrUnauthorized) {

@@ -286,10 +286,14 @@ func retryableStatus(code int) bool {
 }
 
 // retryableNetError reports failures of the connection rather than of the request: refused
-// (a registry restarting), reset or cut short, or timed out.
+// (a registry restarting), reset or cut short, timed out, or a proxy that could not open a
+// tunnel to the registry (5xx to CONNECT).
 func retryableNetError(err error) bool {
 	if errors.Is(err, context.Canceled) {
 		return false
+	}
+	if pe := proxyFailure(err); pe != nil && pe.StatusCode >= 500 {
+		return true
 	}
 	for _, target := range []error{io.ErrUnexpectedEOF, io.EOF, syscall.ECONNREFUSED, syscall.ECONNRESET, syscall.ECONNABORTED, syscall.EPIPE, net.ErrClosed} {
 		if errors.Is(err, target) {

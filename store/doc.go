@@ -18,6 +18,8 @@
 //	         indexes into a table of distinct times (one value per image)
 //	scans    image name → last attempt, last success, tag count, last error
 //	facts    image name NUL tag → digest, creation time, platforms
+//	platforms image name NUL manifest digest → the platforms that manifest provides
+//	         (created on first use, like status)
 //	status   object key ("Kind/namespace/name") → the automation engine's status of the
 //	         object, opaque to the store (created on first use; files without it open
 //	         unchanged)

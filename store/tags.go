@@ -204,7 +204,8 @@ func (db *DB) Images() ([]string, error) {
 	return names, nil
 }
 
-// DeleteImage removes everything stored about image: its tag set, scan metadata and facts.
+// DeleteImage removes everything stored about image: its tag set, scan metadata, facts and
+// platforms.
 // Deleting an unknown image is not an error.
 func (db *DB) DeleteImage(image string) error {
 	if err := validImage(image); err != nil {
@@ -230,7 +231,7 @@ func (db *DB) DeleteImage(image string) error {
 				return err
 			}
 		}
-		return nil
+		return deletePlatforms(tx, image)
 	})
 	if err != nil {
 		return fmt.Errorf("deleting %s: %w", image, err)

@@ -53,6 +53,19 @@ type ImageUpdateAutomationSpec struct {
 	// +kubebuilder:validation:MaxItems:=32
 	// +optional
 	Windows []UpdateWindow `json:"windows,omitempty"`
+
+	// Freezes are spans of time in which the automation does not push, even inside a window
+	// ("no pushes 20 Dec – 3 Jan"). Changes found during a freeze wait, and the automation
+	// runs when it ends (and a window is open). A tagflow extension.
+	//
+	//   freezes:
+	//   - start: "2026-12-20"        # RFC 3339 date-time, local date-time, or date
+	//     end: "2027-01-03"          # a date is included: frozen through 3 January
+	//     timeZone: Europe/Berlin    # for values without an offset, default UTC
+	//     reason: end-of-year freeze # shown in the status
+	// +kubebuilder:validation:MaxItems:=64
+	// +optional
+	Freezes []Freeze `json:"freezes,omitempty"`
 }
 
 // UpdateStrategyName names an update strategy.
@@ -117,8 +130,8 @@ type ImageUpdateAutomationStatus struct {
 	// PullRequests are the pull requests the automation has open. A tagflow extension.
 	// +optional
 	PullRequests []PullRequestStatus `json:"pullRequests,omitempty"`
-	// NextWindowTime is when the next update window opens, while changes wait for it. A
-	// tagflow extension.
+	// NextWindowTime is when the automation may push next, while it is outside its update
+	// windows or in a freeze (changes found meanwhile wait for it). A tagflow extension.
 	// +optional
 	NextWindowTime *metav1.Time `json:"nextWindowTime,omitempty"`
 

@@ -21,6 +21,8 @@ import (
 
 	"github.com/tagflow/tagflow/internal/redact"
 	"github.com/tagflow/tagflow/internal/tmpl"
+	"github.com/tagflow/tagflow/internal/window"
+	"github.com/tagflow/tagflow/policy"
 )
 
 // Validate checks every field of the ImageRepository and returns a *ValidationError listing
@@ -39,7 +41,7 @@ func (in *ImagePolicy) Validate() error {
 // Validate checks every field of the ImageUpdateAutomation and returns a *ValidationError
 // listing all problems, or nil.
 func (in *ImageUpdateAutomation) Validate() error {
-	return newValidationError(ImageUpdateAutomationKind, &in.ObjectMeta, validateImageUpdateAutomation(in))
+	return newValidationError(ImageUpdateAutomationKind, &in.ObjectMeta, validateImageUpdateAutomation(in, GroupVersion.String()))
 }
 
 // Validate checks the fields of the GitRepository that tagflow uses.
@@ -112,7 +114,6 @@ var (
 	tagRE       = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$`)
 	platformRE  = regexp.MustCompile(`^[a-z0-9]+/[a-z0-9_]+(/[a-z0-9]+)?$`)
 	commitRE    = regexp.MustCompile(`^([0-9a-f]{40}|[0-9a-f]{64})$`)
-	updatedRE   = regexp.MustCompile(`(^|[^\w)\]])\.Updated\b`) // .Updated at the root of the data, not .Values.Updated
 	orders      = []string{OrderAsc, OrderDesc}
 	reflections = []string{string(ReflectAlways), string(ReflectIfNotPresent), string(ReflectNever)}
 )
@@ -178,16 +179,22 @@ func validateImagePolicy(in *ImagePolicy) field.ErrorList {
 	errs = append(errs, validateDuration(s.Interval, p.Child("interval"))...)
 	errs = append(errs, validateDuration(s.MinAge, p.Child("minAge"))...)
 
-	seen := map[string]bool{}
+	// Platforms compare as the policy compares them (containerd's normalisation), so
+	// linux/arm64 and linux/arm64/v8 are one platform listed twice.
+	seen := map[policy.Platform]string{}
 	for i, pl := range s.Platforms {
 		ip := p.Child("platforms").Index(i)
+		norm, err := policy.ParsePlatform(pl)
 		switch {
-		case !platformRE.MatchString(pl):
+		case !platformRE.MatchString(pl) || err != nil:
 			errs = append(errs, field.Invalid(ip, pl, "want os/arch or os/arch/variant in lower case, e.g. linux/amd64 or linux/arm/v7"))
-		case seen[pl]:
+			continue
+		case seen[norm] == pl:
 			errs = append(errs, field.Duplicate(ip, pl))
+		case seen[norm] != "":
+			errs = append(errs, field.Invalid(ip, pl, fmt.Sprintf("the same platform as %q (%s)", seen[norm], norm)))
 		}
-		seen[pl] = true
+		seen[norm] = pl
 	}
 
 	if h := s.Hold; h != nil {
@@ -241,7 +248,9 @@ var (
 	sourceGroup  = "source.toolkit.fluxcd.io"
 )
 
-func validateImageUpdateAutomation(in *ImageUpdateAutomation) field.ErrorList {
+// validateImageUpdateAutomation checks an object read from a document of apiVersion (see
+// ValidateAs).
+func validateImageUpdateAutomation(in *ImageUpdateAutomation, apiVersion string) field.ErrorList {
 	errs := validateMeta(&in.ObjectMeta)
 	s, p := &in.Spec, field.NewPath("spec")
 	g := s.GitSpec
@@ -268,7 +277,7 @@ func validateImageUpdateAutomation(in *ImageUpdateAutomation) field.ErrorList {
 	if g == nil {
 		errs = append(errs, field.Required(p.Child("git"), "the commit author, at least"))
 	} else {
-		errs = append(errs, validateGitSpec(g, p.Child("git"))...)
+		errs = append(errs, validateGitSpec(g, apiVersion, p.Child("git"))...)
 	}
 	if s.Interval.Duration <= 0 {
 		errs = append(errs, field.Invalid(p.Child("interval"), s.Interval.Duration.String(), "must be positive"))
@@ -290,20 +299,34 @@ func validateImageUpdateAutomation(in *ImageUpdateAutomation) field.ErrorList {
 		}
 	}
 	for i := range s.Windows {
-		wp := p.Child("windows").Index(i)
 		_, werrs := s.Windows[i].parse()
-		for _, we := range werrs {
-			fp := wp.Child(we.field)
-			if we.index >= 0 {
-				fp = fp.Index(we.index)
-			}
-			errs = append(errs, field.Invalid(fp, we.value, we.err.Error()))
+		errs = append(errs, windowErrors(p.Child("windows").Index(i), werrs)...)
+	}
+	for i := range s.Freezes {
+		fp := p.Child("freezes").Index(i)
+		_, ferrs := s.Freezes[i].parse()
+		errs = append(errs, windowErrors(fp, ferrs)...)
+		if r := s.Freezes[i].Reason; len(r) > 256 || strings.ContainsAny(r, "\r\n") {
+			errs = append(errs, field.Invalid(fp.Child("reason"), r, "must be one line of at most 256 bytes"))
 		}
 	}
 	return errs
 }
 
-func validateGitSpec(g *GitSpec, p *field.Path) field.ErrorList {
+// windowErrors turns the problems of an update window or freeze at p into field errors.
+func windowErrors(p *field.Path, werrs []window.FieldError) field.ErrorList {
+	var errs field.ErrorList
+	for _, we := range werrs {
+		fp := p.Child(we.Field)
+		if we.Index >= 0 {
+			fp = fp.Index(we.Index)
+		}
+		errs = append(errs, field.Invalid(fp, we.Value, we.Err.Error()))
+	}
+	return errs
+}
+
+func validateGitSpec(g *GitSpec, apiVersion string, p *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	if r := g.Repository; r != nil {
 		errs = append(errs, validateGitURL(r.URL, p.Child("repository", "url"))...)
@@ -330,7 +353,7 @@ func validateGitSpec(g *GitSpec, p *field.Path) field.ErrorList {
 			errs = append(errs, field.NotSupported(cp.Child("signingKey", "type"), k.Type, signingTypes))
 		}
 	}
-	errs = append(errs, validateTemplate(g.Commit.MessageTemplate, cp.Child("messageTemplate"))...)
+	errs = append(errs, validateMessageTemplate(g.Commit.MessageTemplate, apiVersion, cp.Child("messageTemplate"))...)
 	for k := range g.Commit.MessageTemplateValues {
 		if k == "" {
 			errs = append(errs, field.Invalid(cp.Child("messageTemplateValues"), k, "keys must not be empty"))
@@ -482,16 +505,18 @@ func checkRefName(name string) string {
 
 // validateTemplate checks that text parses as a Go template with the functions the
 // renderer offers (sprig's hermetic ones less the slow ones), as the committer renders it,
-// and that it does not use Flux's removed .Updated field.
+// and that it does not use .Updated, which only commit message templates of Flux's
+// v1beta1 and v1beta2 see (validateMessageTemplate).
 func validateTemplate(text string, p *field.Path) field.ErrorList {
 	if text == "" {
 		return nil
 	}
-	if _, err := template.New(p.String()).Funcs(tmpl.Funcs()).Parse(text); err != nil {
+	t, err := template.New(p.String()).Funcs(tmpl.Funcs()).Parse(text)
+	if err != nil {
 		return field.ErrorList{field.Invalid(p, text, err.Error())}
 	}
-	if updatedRE.MatchString(text) {
-		return field.ErrorList{field.Invalid(p, text, "uses .Updated, which Flux removed in image.toolkit.fluxcd.io/v1; use .Changed")}
+	if tmpl.UsesField(t, "Updated") {
+		return field.ErrorList{field.Invalid(p, text, "uses .Updated, which only the commit message templates of Flux's image.toolkit.fluxcd.io v1beta1 and v1beta2 see; use .Changed")}
 	}
 	return nil
 }

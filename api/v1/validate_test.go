@@ -210,6 +210,9 @@ func TestValidateImagePolicy(t *testing.T) {
 		{"bad platforms", func(p *ImagePolicy) {
 			p.Spec.Platforms = []string{"linux/amd64", "linux", "Linux/AMD64", "linux/amd64", "linux/arm/v7/x"}
 		}, []string{"spec.platforms[1]: Invalid value", "spec.platforms[2]: Invalid value", "spec.platforms[3]: Duplicate value", "spec.platforms[4]: Invalid value"}},
+		{"one platform in two spellings", func(p *ImagePolicy) {
+			p.Spec.Platforms = []string{"linux/arm64", "linux/arm64/v8", "linux/arm", "linux/arm/v7", "linux/x86_64", "linux/amd64"}
+		}, []string{"spec.platforms[1]: Invalid value", "spec.platforms[3]: Invalid value", "spec.platforms[5]: Invalid value"}},
 		{"hold without tag and reason", func(p *ImagePolicy) { p.Spec.Hold = &Hold{} },
 			[]string{"spec.hold.tag: Required value", "spec.hold.reason: Required value"}},
 		{"hold bad tag", func(p *ImagePolicy) { p.Spec.Hold = &Hold{Tag: "-x", Reason: "r"} }, []string{"spec.hold.tag: Invalid value"}},

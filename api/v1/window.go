@@ -1,13 +1,9 @@
 package v1
 
 import (
-	"fmt"
-	"strconv"
-	"strings"
 	"time"
-	// Update windows name IANA time zones; embed the database so they resolve in minimal
-	// container images without /usr/share/zoneinfo.
-	_ "time/tzdata"
+
+	"github.com/tagflow/tagflow/internal/window"
 )
 
 // UpdateWindow is a recurring span of time in which an ImageUpdateAutomation may push.
@@ -40,186 +36,74 @@ type UpdateWindow struct {
 	TimeZone string `json:"timeZone,omitempty"`
 }
 
-// window is an UpdateWindow parsed for evaluation.
-type window struct {
-	days       [7]bool // indexed by time.Weekday
-	start, end int     // minutes after midnight; end <= start means the next day
-	loc        *time.Location
+// Freeze is a span of time in which an ImageUpdateAutomation does not push, whatever its
+// windows say ("no pushes from 20 December to 3 January"). Start and end are RFC 3339
+// date-times (2026-12-20T00:00:00Z, or with an offset), date-times without an offset
+// (2026-12-20T18:00) or dates (2026-12-20), the last two read in TimeZone. A date as end
+// includes that day: start 2026-12-20, end 2027-01-03 freezes through 3 January.
+type Freeze struct {
+	// Start is when the freeze begins.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=64
+	// +required
+	Start string `json:"start"`
+	// End is when the freeze ends (exclusive for a date-time; a date is included).
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=64
+	// +required
+	End string `json:"end"`
+	// TimeZone is the IANA time zone of a start or end without an offset. Defaults to UTC.
+	// +optional
+	TimeZone string `json:"timeZone,omitempty"`
+	// Reason is shown in the automation's status while the freeze holds.
+	// +kubebuilder:validation:MaxLength=256
+	// +optional
+	Reason string `json:"reason,omitempty"`
 }
 
-var weekdayNames = map[string]time.Weekday{
-	"sun": time.Sunday, "sunday": time.Sunday,
-	"mon": time.Monday, "monday": time.Monday,
-	"tue": time.Tuesday, "tues": time.Tuesday, "tuesday": time.Tuesday,
-	"wed": time.Wednesday, "wednesday": time.Wednesday,
-	"thu": time.Thursday, "thurs": time.Thursday, "thursday": time.Thursday,
-	"fri": time.Friday, "friday": time.Friday,
-	"sat": time.Saturday, "saturday": time.Saturday,
+// parse checks the window and returns its parsed form. Errors name the field ("days" with
+// its index, "start", "end", "timeZone").
+func (w *UpdateWindow) parse() (window.Recurring, []window.FieldError) {
+	return window.ParseRecurring(w.Days, w.Start, w.End, w.TimeZone)
 }
 
-// parseDay parses a day name or a range of days into set.
-func parseDay(s string, set *[7]bool) error {
-	from, to, isRange := strings.Cut(strings.TrimSpace(s), "-")
-	a, ok := weekdayNames[strings.ToLower(strings.TrimSpace(from))]
-	if !ok {
-		return fmt.Errorf("unknown day %q (want Mon, Tue, Wed, Thu, Fri, Sat, Sun or a range such as Mon-Fri)", strings.TrimSpace(from))
-	}
-	if !isRange {
-		set[a] = true
-		return nil
-	}
-	b, ok := weekdayNames[strings.ToLower(strings.TrimSpace(to))]
-	if !ok {
-		return fmt.Errorf("unknown day %q (want Mon, Tue, Wed, Thu, Fri, Sat, Sun)", strings.TrimSpace(to))
-	}
-	for d := a; ; d = (d + 1) % 7 {
-		set[d] = true
-		if d == b {
-			return nil
-		}
-	}
+// parse checks the freeze and returns its parsed form. Errors name the field ("start",
+// "end", "timeZone").
+func (f *Freeze) parse() (window.Freeze, []window.FieldError) {
+	return window.ParseFreeze(f.Start, f.End, f.TimeZone, f.Reason)
 }
 
-// parseClock parses HH:MM into minutes after midnight; 24:00 only when allow24.
-func parseClock(s string, allow24 bool) (int, error) {
-	hh, mm, ok := strings.Cut(s, ":")
-	if !ok || len(hh) != 2 || len(mm) != 2 {
-		return 0, fmt.Errorf("want HH:MM, e.g. 09:00")
-	}
-	h, err1 := strconv.Atoi(hh)
-	m, err2 := strconv.Atoi(mm)
-	if err1 != nil || err2 != nil || h < 0 || m < 0 || m > 59 || h > 24 || (h == 24 && (m != 0 || !allow24)) {
-		return 0, fmt.Errorf("want HH:MM between 00:00 and %s", map[bool]string{true: "24:00", false: "23:59"}[allow24])
-	}
-	return h*60 + m, nil
-}
-
-// parse checks the window and returns its parsed form. Errors name the field
-// ("days[1]", "start", "end", "timeZone") at the start of their message.
-func (w *UpdateWindow) parse() (window, []windowError) {
-	var p window
-	var errs []windowError
-	if len(w.Days) == 0 {
-		p.days = [7]bool{true, true, true, true, true, true, true}
-	}
-	for i, d := range w.Days {
-		if err := parseDay(d, &p.days); err != nil {
-			errs = append(errs, windowError{field: "days", index: i, value: d, err: err})
-		}
-	}
-	start, end := 0, 24*60
-	var err error
-	if w.Start != "" {
-		if start, err = parseClock(w.Start, false); err != nil {
-			errs = append(errs, windowError{field: "start", index: -1, value: w.Start, err: err})
-		}
-	}
-	if w.End != "" {
-		if end, err = parseClock(w.End, true); err != nil {
-			errs = append(errs, windowError{field: "end", index: -1, value: w.End, err: err})
-		}
-	}
-	if start == end && len(errs) == 0 {
-		errs = append(errs, windowError{field: "end", index: -1, value: w.End, err: fmt.Errorf("must differ from start")})
-	}
-	p.start, p.end = start, end
-	p.loc = time.UTC
-	if w.TimeZone != "" {
-		loc, err := time.LoadLocation(w.TimeZone)
-		if err != nil || strings.EqualFold(w.TimeZone, "local") {
-			errs = append(errs, windowError{field: "timeZone", index: -1, value: w.TimeZone, err: fmt.Errorf("unknown time zone (want an IANA name such as Europe/Berlin)")})
-		} else {
-			p.loc = loc
-		}
-	}
-	return p, errs
-}
-
-type windowError struct {
-	field string
-	index int // of days, or -1
-	value string
-	err   error
-}
-
-// opening returns the span of the window that opens on the calendar day y-m-d.
-func (p window) opening(y int, m time.Month, d int) (open, close time.Time) {
-	open = time.Date(y, m, d, p.start/60, p.start%60, 0, 0, p.loc)
-	endDay := d
-	if p.end <= p.start {
-		endDay++
-	}
-	// time.Date normalizes day d+1 and hour 24 into the following day.
-	close = time.Date(y, m, endDay, p.end/60, p.end%60, 0, 0, p.loc)
-	return open, close
-}
-
-// contains reports whether t is inside an opening of the window.
-func (p window) contains(t time.Time) bool {
-	lt := t.In(p.loc)
-	for back := 0; back <= 1; back++ { // an overnight window that opened yesterday
-		day := time.Date(lt.Year(), lt.Month(), lt.Day()-back, 12, 0, 0, 0, p.loc)
-		if !p.days[day.Weekday()] {
-			continue
-		}
-		open, close := p.opening(day.Year(), day.Month(), day.Day())
-		if !t.Before(open) && t.Before(close) {
-			return true
-		}
-	}
-	return false
-}
-
-// next returns the first opening at or after t.
-func (p window) next(t time.Time) (time.Time, bool) {
-	if p.contains(t) {
-		return t, true
-	}
-	lt := t.In(p.loc)
-	for ahead := 0; ahead <= 8; ahead++ {
-		day := time.Date(lt.Year(), lt.Month(), lt.Day()+ahead, 12, 0, 0, 0, p.loc)
-		if !p.days[day.Weekday()] {
-			continue
-		}
-		open, _ := p.opening(day.Year(), day.Month(), day.Day())
-		if !open.Before(t) {
-			return open, true
-		}
-	}
-	return time.Time{}, false
-}
-
-// InUpdateWindow reports whether the automation may push at time t: true when it has no
-// windows or one of them is open. Windows that fail validation never open.
-func (s *ImageUpdateAutomationSpec) InUpdateWindow(t time.Time) bool {
-	if len(s.Windows) == 0 {
-		return true
-	}
+// updateSchedule is the spec's windows and freezes, parsed; those that fail validation are
+// left out, and valid is false when windows are set but none of them is valid (then no
+// window ever opens).
+func (s *ImageUpdateAutomationSpec) updateSchedule() (sched window.Schedule, valid bool) {
 	for i := range s.Windows {
-		if p, errs := s.Windows[i].parse(); len(errs) == 0 && p.contains(t) {
-			return true
+		if w, errs := s.Windows[i].parse(); len(errs) == 0 {
+			sched.Windows = append(sched.Windows, w)
 		}
 	}
-	return false
+	for i := range s.Freezes {
+		if f, errs := s.Freezes[i].parse(); len(errs) == 0 {
+			sched.Freezes = append(sched.Freezes, f)
+		}
+	}
+	return sched, len(s.Windows) == 0 || len(sched.Windows) > 0
+}
+
+// InUpdateWindow reports whether the automation may push at time t: true when one of its
+// windows is open (or it has none) and none of its freezes holds. Windows and freezes that
+// fail validation are ignored; an automation none of whose windows is valid never pushes.
+func (s *ImageUpdateAutomationSpec) InUpdateWindow(t time.Time) bool {
+	sched, valid := s.updateSchedule()
+	return valid && sched.Open(t)
 }
 
 // NextUpdateWindow returns the first time at or after t at which the automation may push:
-// t itself when a window is open (or there are none). It returns false when no valid
-// window ever opens.
+// t itself when it may push at t. It returns false when no valid window ever opens.
 func (s *ImageUpdateAutomationSpec) NextUpdateWindow(t time.Time) (time.Time, bool) {
-	if len(s.Windows) == 0 {
-		return t, true
+	sched, valid := s.updateSchedule()
+	if !valid {
+		return time.Time{}, false
 	}
-	var best time.Time
-	found := false
-	for i := range s.Windows {
-		p, errs := s.Windows[i].parse()
-		if len(errs) > 0 {
-			continue
-		}
-		if n, ok := p.next(t); ok && (!found || n.Before(best)) {
-			best, found = n, true
-		}
-	}
-	return best, found
+	return sched.NextOpen(t)
 }

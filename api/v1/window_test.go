@@ -3,6 +3,8 @@ package v1
 import (
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 func TestUpdateWindows(t *testing.T) {
@@ -65,31 +67,46 @@ func TestUpdateWindows(t *testing.T) {
 	}
 }
 
-func TestParseDays(t *testing.T) {
-	tests := []struct {
-		in   string
-		want [7]bool // Sun..Sat
-		ok   bool
-	}{
-		{"Mon", [7]bool{false, true}, true},
-		{"MONDAY", [7]bool{false, true}, true},
-		{"Mon-Wed", [7]bool{false, true, true, true}, true},
-		{"Fri-Mon", [7]bool{true, true, false, false, false, true, true}, true},
-		{"Sun-Sun", [7]bool{true}, true},
-		{"Mon - Fri", [7]bool{false, true, true, true, true, true}, true},
-		{"Mo", [7]bool{}, false},
-		{"Mon-", [7]bool{}, false},
+// A freeze beats an open window; an automation reads it from spec.freezes.
+func TestUpdateWindowFreezes(t *testing.T) {
+	s := &ImageUpdateAutomationSpec{
+		Windows: []UpdateWindow{{Days: []string{"Mon-Fri"}, Start: "09:00", End: "17:00", TimeZone: "Europe/Berlin"}},
+		Freezes: []Freeze{
+			{Start: "2026-12-19", End: "2027-01-03", TimeZone: "Europe/Berlin", Reason: "end of year"},
+			{Start: "never", End: "2027-01-03"}, // invalid: ignored
+		},
 	}
-	for _, tc := range tests {
-		t.Run(tc.in, func(t *testing.T) {
-			var got [7]bool
-			err := parseDay(tc.in, &got)
-			if (err == nil) != tc.ok {
-				t.Fatalf("parseDay(%q) error = %v, want ok %v", tc.in, err, tc.ok)
-			}
-			if tc.ok && got != tc.want {
-				t.Errorf("parseDay(%q) = %v, want %v", tc.in, got, tc.want)
-			}
-		})
+	inFreeze := time.Date(2026, 12, 21, 10, 0, 0, 0, time.UTC) // a Monday, 11:00 in Berlin
+	if s.InUpdateWindow(inFreeze) {
+		t.Error("InUpdateWindow inside the freeze = true")
+	}
+	// The first weekday after 3 January 2027 (a Sunday), 09:00 in Berlin.
+	if next, ok := s.NextUpdateWindow(inFreeze); !ok || !next.Equal(time.Date(2027, 1, 4, 8, 0, 0, 0, time.UTC)) {
+		t.Errorf("NextUpdateWindow = %v, %v; want 2027-01-04 08:00 UTC", next, ok)
+	}
+	only := &ImageUpdateAutomationSpec{Freezes: []Freeze{{Start: "2026-12-20T00:00:00Z", End: "2026-12-20T12:00:00Z"}}}
+	if !only.InUpdateWindow(time.Date(2026, 12, 20, 12, 0, 0, 0, time.UTC)) {
+		t.Error("a freeze without windows is not over at its end")
+	}
+}
+
+func TestValidateFreezes(t *testing.T) {
+	a := validAutomation()
+	a.Spec.Freezes = []Freeze{{Start: "2026-12-20", End: "2027-01-03T00:00:00+01:00", TimeZone: "Europe/Berlin", Reason: "end of year"}}
+	if err := a.Validate(); err != nil {
+		t.Fatalf("valid freeze: %v", err)
+	}
+	a.Spec.Freezes = []Freeze{
+		{Start: "20 Dec", End: "2027-01-03", TimeZone: "Europe/Nowhere"},
+		{Start: "2027-01-03", End: "2026-12-20", Reason: "two\nlines"},
+	}
+	want := []string{
+		"spec.freezes[0].timeZone: Invalid value",
+		"spec.freezes[0].start: Invalid value",
+		"spec.freezes[1].end: Invalid value",
+		"spec.freezes[1].reason: Invalid value",
+	}
+	if diff := cmp.Diff(want, problems(t, a.Validate())); diff != "" {
+		t.Errorf("problems (-want +got):\n%s", diff)
 	}
 }

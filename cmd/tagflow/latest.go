@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/tagflow/tagflow/policy"
 )
@@ -24,6 +25,10 @@ type latestOptions struct {
 	numerical    string
 	filterTags   string
 	extract      string
+	// empty names the flags given with an empty value ("IMAGE" for an empty argument). An
+	// empty value means nothing to any of them, so it is refused as any bad value is,
+	// never taken for "not given".
+	empty []string
 }
 
 func newLatestCmd() *cobra.Command {
@@ -38,7 +43,8 @@ with # are ignored).
 At most one ordering: --semver RANGE, --alphabetical asc|desc or --numerical asc|desc.
 Without one, --semver '` + defaultSemVer + `' picks the highest stable version. --filter-tags keeps
 the tags its regular expression matches; --extract orders them by a value built from its
-named groups ($name).`,
+named groups ($name). A flag given an empty value is an error, like any invalid value;
+leave a flag out to get its default.`,
 		Example: `  tagflow latest ghcr.io/fluxcd/flux-cli --semver '^2.0'
   tagflow latest --tags-from tags.txt --filter-tags '^main-[a-f0-9]+-(?P<ts>[0-9]+)' --extract '$ts' --numerical asc
   crane ls nginx | tagflow latest --tags-from - --semver '~1.27'`,
@@ -46,7 +52,11 @@ named groups ($name).`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 {
 				o.image = args[0]
+				if o.image == "" {
+					o.empty = append(o.empty, "IMAGE")
+				}
 			}
+			o.empty = append(o.empty, emptyFlags(cmd.Flags())...)
 			return runLatest(cmd.Context(), cmd.OutOrStdout(), cmd.InOrStdin(), o)
 		},
 	}
@@ -81,8 +91,12 @@ func runLatest(ctx context.Context, w io.Writer, stdin io.Reader, o latestOption
 	return err
 }
 
-// spec turns the flags into a policy, or a usage error when they contradict each other.
+// spec turns the flags into a policy, or a usage error when they contradict each other or
+// one was given empty.
 func (o latestOptions) spec() (policy.Spec, error) {
+	if len(o.empty) > 0 {
+		return policy.Spec{}, emptyError(o.empty[0])
+	}
 	orderings := 0
 	for _, v := range []string{o.semver, o.alphabetical, o.numerical} {
 		if v != "" {
@@ -105,6 +119,39 @@ func (o latestOptions) spec() (policy.Spec, error) {
 		spec.FilterTags = &policy.Filter{Pattern: o.filterTags, Extract: o.extract}
 	}
 	return spec, nil
+}
+
+// emptyFlags returns the names of the string flags that were given with an empty value
+// (pflag's Changed: given, as opposed to left at the empty default).
+func emptyFlags(fs *pflag.FlagSet) []string {
+	var names []string
+	fs.Visit(func(f *pflag.Flag) {
+		if f.Value.Type() == "string" && f.Value.String() == "" {
+			names = append(names, f.Name)
+		}
+	})
+	return names
+}
+
+// emptyFlagProblems are the policy field and the problem of each flag of latest given
+// empty: the same error as any other bad value of the field.
+var emptyFlagProblems = map[string]struct{ field, reason string }{
+	"semver":       {"semver", "not a valid range: the range is empty"},
+	"alphabetical": {"alphabetical", `want "asc" or "desc"`},
+	"numerical":    {"numerical", `want "asc" or "desc"`},
+	"filter-tags":  {"filterTags.pattern", "empty: give a regular expression, or leave --filter-tags out"},
+	"extract":      {"filterTags.extract", "empty: give a template of named groups such as '$ts', or leave --extract out"},
+}
+
+// emptyError is the usage error of the flag (or "IMAGE") given empty.
+func emptyError(name string) error {
+	if p, ok := emptyFlagProblems[name]; ok {
+		return usageError{fmt.Errorf("%w: %s %q: %s", policy.ErrInvalidSpec, p.field, "", p.reason)}
+	}
+	if name == "IMAGE" {
+		return usagef(`IMAGE "": empty image name`)
+	}
+	return usagef(`--%s "": empty value`, name)
 }
 
 func (o latestOptions) source() string {

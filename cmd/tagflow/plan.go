@@ -59,6 +59,10 @@ func runPlan(ctx context.Context, stdout, stderr io.Writer, o planOptions) error
 	}
 	for _, a := range plan.Automations {
 		fmt.Fprintf(stdout, "# %s: %s branch %s at %s\n", a.ID, a.URL, a.Branch, shortSHA(a.Head))
+		if a.Waits != "" {
+			// Outside its update windows, or in a freeze: say when a run may push.
+			fmt.Fprintf(stdout, "# waits for %s\n", a.Waits)
+		}
 		for _, pr := range a.PullRequests {
 			line := fmt.Sprintf("# pull request %s -> %s: %s", pr.Branch, pr.Base, pr.Action)
 			if pr.Title != "" {

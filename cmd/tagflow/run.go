@@ -34,7 +34,7 @@ func newRunCmd() *cobra.Command {
 		Use:   "run -f DIR [--once] [--data-dir D] [--secrets-dir S]",
 		Short: "Run the standalone service over the objects in DIR",
 		Long: `Run reads ImageRepository, ImagePolicy and ImageUpdateAutomation objects (tagflow's
-image.tagflow.dev/v1, or Flux's image.toolkit.fluxcd.io v1 and v1beta2, with
+image.tagflow.dev/v1, or Flux's image.toolkit.fluxcd.io v1, v1beta2 and v1beta1, with
 source.toolkit.fluxcd.io GitRepository objects) from the YAML files under DIR, and keeps the
 marked images in their Git repositories up to date: each repository is scanned on its
 interval or schedule, each policy re-evaluated when its tags change, and each automation

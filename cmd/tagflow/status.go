@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -78,10 +79,18 @@ func statusDetail(s automation.ObjectStatus) string {
 	case automation.KindPolicy:
 		return s.LatestRef
 	case automation.KindAutomation:
-		if s.LastPushCommit != "" {
-			return fmt.Sprintf("pushed %s to %s %s", shortSHA(s.LastPushCommit), s.LastPushBranch, ago(s.LastPushTime))
+		if s.Reason == automation.ReasonOutsideWindow {
+			// What waits, and for which window: the message says it, in the window's zone.
+			return strings.TrimPrefix(s.Message, s.ID.String()+": ")
 		}
-		return "nothing pushed yet"
+		detail := "nothing pushed yet"
+		if s.LastPushCommit != "" {
+			detail = fmt.Sprintf("pushed %s to %s %s", shortSHA(s.LastPushCommit), s.LastPushBranch, ago(s.LastPushTime))
+		}
+		if !s.NextWindow.IsZero() {
+			detail += "; next update window " + s.NextWindow.UTC().Format(time.RFC3339)
+		}
+		return detail
 	}
 	return s.Message
 }

@@ -3,6 +3,8 @@ package convert
 import (
 	"errors"
 	"fmt"
+	"net/url"
+	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -43,7 +45,8 @@ func Objects(objs *load.Objects, secrets Secrets) (automation.Config, error) {
 	sources, policies := GitRepositoryList(objs.GitRepositories), PolicyList(objs.ImagePolicies)
 	for i := range objs.ImageUpdateAutomations {
 		a := &objs.ImageUpdateAutomations[i]
-		c, err := Automation(a, secrets, sources, policies)
+		origin := objs.Origins[load.Key{Kind: v1.ImageUpdateAutomationKind, Namespace: a.Namespace, Name: a.Name}]
+		c, err := automationFrom(a, origin.APIVersion, secrets, sources, policies)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s %s/%s: %w", v1.ImageUpdateAutomationKind, a.Namespace, a.Name, err))
 			continue
@@ -61,8 +64,6 @@ func Repository(r *v1.ImageRepository, secrets Secrets, accounts ServiceAccounts
 	switch {
 	case s.Provider != "" && s.Provider != "generic":
 		return automation.Repository{}, fmt.Errorf("spec.provider %q: cloud provider credentials are not supported in standalone mode; use spec.secretRef", s.Provider)
-	case s.ProxySecretRef != nil:
-		return automation.Repository{}, errors.New("spec.proxySecretRef is not supported yet")
 	case s.ServiceAccountName != "" && accounts == nil:
 		return automation.Repository{}, errors.New("spec.serviceAccountName needs Kubernetes; use spec.secretRef in standalone mode")
 	}
@@ -87,6 +88,13 @@ func Repository(r *v1.ImageRepository, secrets Secrets, accounts ServiceAccounts
 			return repo, fmt.Errorf("spec.secretRef: %w", err)
 		}
 		repo.Scan.Credentials = creds
+	}
+	if ref := s.ProxySecretRef; ref != nil {
+		proxy, err := registryProxy(secrets, ref.Name)
+		if err != nil {
+			return repo, fmt.Errorf("spec.proxySecretRef: %w", err)
+		}
+		repo.Scan.Proxy = proxy
 	}
 	if ref := s.CertSecretRef; ref != nil {
 		tls, err := registryTLS(secrets, ref.Name)
@@ -125,6 +133,42 @@ func registryCredentials(secrets Secrets, name string) (scanner.Credentials, err
 	return scanner.Credentials{Username: trimNewline(user), Password: trimNewline(pass)}, nil
 }
 
+// registryProxy reads a proxy secret as Flux's: address (required), username and password.
+// User information in the address moves to the credentials (the username and password keys
+// win), so that the URL the configuration holds, and shows, has none.
+func registryProxy(secrets Secrets, name string) (scanner.Proxy, error) {
+	var p scanner.Proxy
+	for _, f := range []struct {
+		dst *string
+		key string
+	}{{&p.URL, "address"}, {&p.Username, "username"}, {&p.Password, "password"}} {
+		v, _, err := secrets.get(name, f.key)
+		if err != nil {
+			return p, err
+		}
+		*f.dst = trimNewline(v)
+	}
+	p.URL = strings.TrimSpace(p.URL)
+	if p.URL == "" {
+		return p, fmt.Errorf("secret %q has no address (the proxy's URL, e.g. http://proxy.example:3128)", name)
+	}
+	if !strings.Contains(p.URL, "://") {
+		p.URL = "http://" + p.URL // as the scanner reads it
+	}
+	if u, err := url.Parse(p.URL); err == nil && u.User != nil {
+		if p.Username == "" {
+			p.Username = u.User.Username()
+			p.Password, _ = u.User.Password()
+		}
+		u.User = nil
+		p.URL = u.String()
+	}
+	if err := p.Validate(); err != nil {
+		return p, fmt.Errorf("secret %q: %w", name, err)
+	}
+	return p, nil
+}
+
 // registryTLS reads ca.crt, tls.crt and tls.key (Flux v1's keys) or caFile, certFile and
 // keyFile (Flux v1beta2's).
 func registryTLS(secrets Secrets, name string) (scanner.TLS, error) {
@@ -152,12 +196,6 @@ func registryTLS(secrets Secrets, name string) (scanner.TLS, error) {
 // Policy converts one ImagePolicy.
 func Policy(p *v1.ImagePolicy) (automation.Policy, error) {
 	s := p.Spec
-	switch {
-	case len(s.Platforms) > 0:
-		return automation.Policy{}, errors.New("spec.platforms is not supported yet")
-	case s.Suspend:
-		return automation.Policy{}, errors.New("spec.suspend is not supported yet")
-	}
 	ns := s.ImageRepositoryRef.Namespace
 	if ns == "" {
 		ns = p.Namespace
@@ -179,6 +217,7 @@ func Policy(p *v1.ImagePolicy) (automation.Policy, error) {
 	if s.MinAge != nil {
 		spec.MinAge = s.MinAge.Duration
 	}
+	spec.Platforms = s.Platforms
 	if h := s.Hold; h != nil {
 		spec.Hold = &policy.Hold{Tag: h.Tag, Reason: h.Reason, Until: timeOf(h.Until)}
 	}
@@ -187,22 +226,33 @@ func Policy(p *v1.ImagePolicy) (automation.Policy, error) {
 		Repository:    automation.ObjectID{Kind: automation.KindRepository, Namespace: ns, Name: s.ImageRepositoryRef.Name},
 		Spec:          spec,
 		ReflectDigest: automation.ReflectDigest(s.DigestReflectionPolicy),
+		Suspend:       s.Suspend,
 	}, nil
 }
 
 // Automation converts one ImageUpdateAutomation, reading its credentials from secrets. The
 // GitRepository its spec.sourceRef names comes from sources, the policies its
-// spec.policySelector chooses from policies; nil finds none.
+// spec.policySelector chooses from policies; nil finds none. Its commit message template
+// sees image.tagflow.dev/v1's data (no .Updated: see automationFrom).
 func Automation(a *v1.ImageUpdateAutomation, secrets Secrets, sources GitRepositories, policies Policies) (automation.Automation, error) {
+	return automationFrom(a, v1.GroupVersion.String(), secrets, sources, policies)
+}
+
+// automationFrom is Automation for an object read from a document of apiVersion (empty
+// means image.tagflow.dev/v1), which decides whether its commit message template sees
+// Flux's .Updated (v1.OffersUpdated).
+func automationFrom(a *v1.ImageUpdateAutomation, apiVersion string, secrets Secrets, sources GitRepositories, policies Policies) (automation.Automation, error) {
 	s := a.Spec
 	out := automation.Automation{
 		ID:       automation.ObjectID{Kind: automation.KindAutomation, Namespace: a.Namespace, Name: a.Name},
 		Interval: s.Interval.Duration,
 		Suspend:  s.Suspend,
 	}
-	if len(s.Windows) > 0 {
-		return out, errors.New("spec.windows is not supported yet")
+	sched, err := updateSchedule(&s)
+	if err != nil {
+		return out, err
 	}
+	out.Windows = sched
 	if s.Update != nil {
 		out.Path = s.Update.Path
 	}
@@ -263,6 +313,11 @@ func Automation(a *v1.ImageUpdateAutomation, secrets Secrets, sources GitReposit
 	c := git.Commit
 	out.Author = committer.Author{Name: c.Author.Name, Email: c.Author.Email}
 	out.MessageTemplate, out.MessageValues = c.MessageTemplate, c.MessageTemplateValues
+	legacy, err := legacyTemplateData(c.MessageTemplate, apiVersion)
+	if err != nil {
+		return out, err
+	}
+	out.LegacyTemplateData = legacy
 	if k := c.SigningKey; k != nil {
 		signing, err := signingKey(secrets, k)
 		if err != nil {

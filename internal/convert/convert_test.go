@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -256,7 +257,6 @@ spec:
 	for _, want := range []string{
 		`ImageRepository shop/nosecret: spec.secretRef: secret "missing": no directory`,
 		`ImageRepository shop/emptysecret: spec.secretRef: secret "empty" has neither .dockerconfigjson nor username and password`,
-		`ImagePolicy shop/plat: spec.platforms is not supported yet`,
 		`ImageUpdateAutomation shop/nosource: spec.sourceRef: GitRepository shop/absent not found`,
 		`ImageUpdateAutomation shop/pr: spec.git.push.pullRequest: secretRef: secret "empty" has neither "token" nor "githubAppID" and "githubAppPrivateKey"`,
 	} {
@@ -264,8 +264,12 @@ spec:
 			t.Errorf("error does not contain %q:\n%v", want, err)
 		}
 	}
-	if n := strings.Count(err.Error(), "\n") + 1; n != 5 {
-		t.Errorf("%d error lines, want one per bad object (5):\n%v", n, err)
+	if n := strings.Count(err.Error(), "\n") + 1; n != 4 {
+		t.Errorf("%d error lines, want one per bad object (4):\n%v", n, err)
+	}
+	// A policy with platforms converts.
+	if len(cfg.Policies) != 1 || cfg.Policies[0].ID.Name != "plat" || !slices.Equal(cfg.Policies[0].Spec.Platforms, []string{"linux/amd64"}) {
+		t.Errorf("converted policies %+v, want shop/plat with platforms [linux/amd64]", cfg.Policies)
 	}
 }
 

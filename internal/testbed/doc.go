@@ -1,7 +1,7 @@
 // Package testbed starts real servers for tests: the CNCF distribution registry (Debian's
-// docker-registry), a Git smart-HTTP server (git http-backend behind net/http/cgi) and an
-// SSH endpoint for host-key checks; Gitea and kube-apiserver come with the issues that need
-// them. Each helper writes its configuration into
+// docker-registry), a Git smart-HTTP server (git http-backend behind net/http/cgi), an
+// SSH endpoint for host-key checks and an HTTP forward proxy (tinyproxy); Gitea and
+// kube-apiserver come with the issues that need them. Each helper writes its configuration into
 // t.TempDir(), picks a free loopback port, waits until the server answers, captures its log
 // (printing the tail when the test fails) and stops it in t.Cleanup.
 //

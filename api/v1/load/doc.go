@@ -2,8 +2,10 @@
 // mode (`tagflow run -f DIR`).
 //
 // It reads tagflow's image.tagflow.dev/v1 documents (the three image kinds and Receiver),
-// Flux's image.toolkit.fluxcd.io v1 and v1beta2 documents unchanged (converted to image.tagflow.dev/v1) and Flux's
-// source.toolkit.fluxcd.io GitRepository documents, and ignores everything else, so it can
+// Flux's image.toolkit.fluxcd.io v1, v1beta2 and v1beta1 documents unchanged (converted to
+// image.tagflow.dev/v1; Origin keeps the version, which decides whether a commit message
+// template may use Flux's .Updated) and Flux's source.toolkit.fluxcd.io GitRepository
+// documents, and ignores everything else, so it can
 // be pointed at an existing GitOps repository. Every object is defaulted and validated; one
 // bad document does not hide the problems of the others, and the good objects are returned
 // together with an error listing every problem, each naming its file and line.

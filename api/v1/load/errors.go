@@ -15,7 +15,7 @@ var (
 	// string belongs or an interval of "5 minutes".
 	ErrDecode = errors.New("field of the wrong type or form")
 	// ErrUnsupported is matched when a document of one of the API groups tagflow reads has
-	// a version or kind tagflow cannot read, e.g. image.toolkit.fluxcd.io/v1beta1.
+	// a version or kind tagflow cannot read, e.g. image.toolkit.fluxcd.io/v1alpha2.
 	ErrUnsupported = errors.New("unsupported apiVersion or kind")
 	// ErrDuplicate is matched by a DuplicateError.
 	ErrDuplicate = errors.New("duplicate object")

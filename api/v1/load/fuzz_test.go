@@ -35,6 +35,7 @@ func FuzzLoad(f *testing.F) {
 		"apiVersion: image.tagflow.dev/v1\nkind: ImagePolicy\nmetadata: {name: a}\nspec: {imageRepositoryRef: {name: a}, policy: {semver: {range: '~1'}}, filterTags: {pattern: '(?P<x>.)', extract: '${x}$1'}}\n",
 		"apiVersion: image.tagflow.dev/v1\nkind: ImageRepository\nmetadata: {name: a}\nspec: {image: a, schedule: 'CRON_TZ=Europe/Berlin @every 1h'}\n",
 		"apiVersion: image.tagflow.dev/v1\nkind: ImageUpdateAutomation\nmetadata: {name: a}\nspec: {interval: 1m, git: {repository: {url: 'git@h:p'}, commit: {author: {email: a@b.c}}, push: {branch: '{{.Policy}}', pullRequest: {provider: github}}}, windows: [{days: [Fri-Mon], start: '23:59', end: '00:00', timeZone: Asia/Kolkata}]}\n",
+		"apiVersion: image.toolkit.fluxcd.io/v1beta2\nkind: ImageUpdateAutomation\nmetadata: {name: a}\nspec: {interval: 1m, sourceRef: {kind: GitRepository, name: a}, git: {commit: {author: {email: a@b.c}, messageTemplate: '{{ range $f, $o := .Updated.Files }}{{ $f }}{{ end }}'}}}\n",
 		"apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata: {name: a, namespace: b}\nspec: {url: 'file:///x', ref: {commit: 0123456789012345678901234567890123456789}}\n",
 		"a: &a [*a, *a]\nkind: image.tagflow.dev\n",
 	} {
@@ -73,7 +74,8 @@ func FuzzLoad(f *testing.F) {
 		}
 		for i := range objs.ImageUpdateAutomations {
 			a := &objs.ImageUpdateAutomations[i]
-			if err := a.Validate(); err != nil {
+			origin := objs.Origins[Key{Kind: a.Kind, Namespace: a.Namespace, Name: a.Name}]
+			if err := a.ValidateAs(origin.APIVersion); err != nil {
 				t.Errorf("loaded an invalid object: %v", err)
 			}
 			// Window evaluation must not panic or loop on anything that validated.

@@ -30,6 +30,12 @@ const (
 	fluxSourceGroup = "source.toolkit.fluxcd.io"
 )
 
+// fluxImageVersions are the versions of Flux's image API that are read. Their fields are
+// a subset of image.tagflow.dev/v1's, with the same names and meaning, so a document of any
+// of them decodes into tagflow's types unchanged; only the commit message template data
+// differ (v1beta1 and v1beta2 also offer .Updated: see v1.OffersUpdated).
+var fluxImageVersions = []string{"v1", "v1beta2", "v1beta1"}
+
 // Options control loading. The zero value is ready to use.
 type Options struct {
 	// Namespace is given to objects without metadata.namespace. Empty means
@@ -65,7 +71,8 @@ type Origin struct {
 	// Line is the 1-based line at which the object's document starts.
 	Line int
 	// APIVersion is the document's apiVersion before conversion, e.g.
-	// image.toolkit.fluxcd.io/v1beta2.
+	// image.toolkit.fluxcd.io/v1beta2. It decides what an ImageUpdateAutomation's commit
+	// message template sees (v1.OffersUpdated).
 	APIVersion string
 }
 
@@ -221,8 +228,8 @@ func (l *loader) document(file string, d document) error {
 	lenient := false // Flux's GitRepository has many fields tagflow does not use
 	switch group {
 	case v1.Group, fluxImageGroup:
-		if !(group == v1.Group && version == "v1") && !(group == fluxImageGroup && (version == "v1" || version == "v1beta2")) {
-			return fmt.Errorf("%w: %s (tagflow reads %s/v1 and %s/v1 and v1beta2)", ErrUnsupported, tm.APIVersion, v1.Group, fluxImageGroup)
+		if !(group == v1.Group && version == "v1") && !(group == fluxImageGroup && slices.Contains(fluxImageVersions, version)) {
+			return fmt.Errorf("%w: %s (tagflow reads %s/v1 and %s/v1, v1beta2 and v1beta1)", ErrUnsupported, tm.APIVersion, v1.Group, fluxImageGroup)
 		}
 		switch tm.Kind {
 		case v1.ImageRepositoryKind:
@@ -243,8 +250,8 @@ func (l *loader) document(file string, d document) error {
 		if tm.Kind != v1.GitRepositoryKind {
 			return nil // HelmRepository, OCIRepository, Bucket: not used by tagflow
 		}
-		if version != "v1" && version != "v1beta2" {
-			return fmt.Errorf("%w: %s %s (tagflow reads v1 and v1beta2)", ErrUnsupported, tm.Kind, tm.APIVersion)
+		if version != "v1" && version != "v1beta2" && version != "v1beta1" {
+			return fmt.Errorf("%w: %s %s (tagflow reads v1, v1beta2 and v1beta1)", ErrUnsupported, tm.Kind, tm.APIVersion)
 		}
 		obj, lenient = &v1.GitRepository{}, true
 	default:
@@ -300,7 +307,12 @@ func (l *loader) document(file string, d document) error {
 		key.Namespace, key.Name = l.namespaced(&o.ObjectMeta)
 	}
 	obj.Default()
-	if err := obj.Validate(); err != nil {
+	if a, ok := obj.(*v1.ImageUpdateAutomation); ok {
+		// What the commit message template may use depends on the version it was written for.
+		if err := a.ValidateAs(tm.APIVersion); err != nil {
+			return err
+		}
+	} else if err := obj.Validate(); err != nil {
 		return err
 	}
 	l.entries = append(l.entries, entry{key: key, origin: origin, obj: obj})

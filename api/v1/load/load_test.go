@@ -316,7 +316,9 @@ func TestBytes(t *testing.T) {
 		{name: "bad duration", in: strings.Replace(repo, "image: nginx", "image: nginx\n  interval: 5 minutes", 1), problems: []string{"f.yaml:1 decode"}},
 		{name: "unknown kind of ours", in: "apiVersion: image.tagflow.dev/v1\nkind: ImageThing\n", problems: []string{"f.yaml:1 unsupported"}},
 		{name: "unknown version of ours", in: strings.Replace(repo, "/v1", "/v2", 1), problems: []string{"f.yaml:1 unsupported"}},
-		{name: "Flux v1beta1", in: strings.Replace(repo, "image.tagflow.dev/v1", "image.toolkit.fluxcd.io/v1beta1", 1), problems: []string{"f.yaml:1 unsupported"}},
+		{name: "Flux v1beta1", in: strings.Replace(repo, "image.tagflow.dev/v1", "image.toolkit.fluxcd.io/v1beta1", 1),
+			keys: []string{"ImageRepository default/web from image.toolkit.fluxcd.io/v1beta1"}},
+		{name: "Flux v1alpha2", in: strings.Replace(repo, "image.tagflow.dev/v1", "image.toolkit.fluxcd.io/v1alpha2", 1), problems: []string{"f.yaml:1 unsupported"}},
 		{name: "unrelated kinds", in: "apiVersion: v1\nkind: Secret\nmetadata: {name: x}\n---\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: image.tagflow.dev}\n"},
 		{name: "unparsable unrelated document", in: "{{ if .Values.x }}\nkind: Deployment\n{{ end }}\n"},
 		{name: "broken template mentioning a group", in: "# deploys image.tagflow.dev objects\n{{ if .x }}\nkind: [\n"},
@@ -328,7 +330,9 @@ func TestBytes(t *testing.T) {
 			keys: []string{"GitRepository default/fleet from source.toolkit.fluxcd.io/v1"}},
 		{name: "GitRepository validated", in: "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata: {name: fleet}\nspec:\n  url: ftp://github.com/x/y\n",
 			problems: []string{"f.yaml:1 invalid spec.url"}},
-		{name: "GitRepository v1beta1", in: "apiVersion: source.toolkit.fluxcd.io/v1beta1\nkind: GitRepository\nmetadata: {name: fleet}\n", problems: []string{"f.yaml:1 unsupported"}},
+		{name: "GitRepository v1beta1", in: "apiVersion: source.toolkit.fluxcd.io/v1beta1\nkind: GitRepository\nmetadata: {name: fleet}\nspec:\n  url: https://github.com/x/y\n  gitImplementation: go-git\n",
+			keys: []string{"GitRepository default/fleet from source.toolkit.fluxcd.io/v1beta1"}},
+		{name: "GitRepository v1alpha1", in: "apiVersion: source.toolkit.fluxcd.io/v1alpha1\nkind: GitRepository\nmetadata: {name: fleet}\n", problems: []string{"f.yaml:1 unsupported"}},
 		{name: "other source kinds", in: "apiVersion: source.toolkit.fluxcd.io/v1\nkind: OCIRepository\nmetadata: {name: GitRepository}\nspec: {foo: bar}\n"},
 	}
 	for _, tc := range tests {
