@@ -31,7 +31,8 @@ const (
 	EventPullRequestOpened  EventType = "PullRequestOpened"
 	EventPullRequestUpdated EventType = "PullRequestUpdated"
 	EventPullRequestClosed  EventType = "PullRequestClosed"
-	// Suspended and Waiting: the object entered that state (its Reason).
+	// Suspended and Waiting: the object entered that state (its Reason: Suspended; Waiting
+	// for a policy's minAge, OutsideUpdateWindow for an automation's update window).
 	EventSuspended EventType = "Suspended"
 	EventWaiting   EventType = "Waiting"
 	// Removed: the object left the configuration; its status is gone.
@@ -176,7 +177,7 @@ func statusEvents(old *ObjectStatus, st ObjectStatus) []Event {
 		switch st.Reason {
 		case ReasonSuspended:
 			evs = append(evs, ev(EventSuspended))
-		case ReasonWaiting:
+		case ReasonWaiting, ReasonOutsideWindow:
 			evs = append(evs, ev(EventWaiting))
 		}
 	}

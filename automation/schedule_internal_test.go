@@ -210,6 +210,23 @@ func TestStatusEvents(t *testing.T) {
 	if evs[1].Commit != "c2" || evs[1].Branch != "a" || evs[4].PullRequest.Number != 2 {
 		t.Errorf("pushed %q to %q; closed #%d", evs[1].Commit, evs[1].Branch, evs[4].PullRequest.Number)
 	}
+
+	// Waiting for an update window, then suspended: one event on entering each state.
+	a3 := a2
+	a3.Reason = ReasonOutsideWindow
+	if diff := cmp.Diff([]EventType{EventStatusChanged, EventWaiting}, types(statusEvents(&a2, a3))); diff != "" {
+		t.Errorf("outside the update window (-want +got):\n%s", diff)
+	}
+	a4 := a3
+	a4.Message = "still waiting"
+	if diff := cmp.Diff([]EventType{EventStatusChanged}, types(statusEvents(&a3, a4))); diff != "" {
+		t.Errorf("still outside the update window (-want +got):\n%s", diff)
+	}
+	a5 := a4
+	a5.Reason = ReasonSuspended
+	if diff := cmp.Diff([]EventType{EventStatusChanged, EventSuspended}, types(statusEvents(&a4, a5))); diff != "" {
+		t.Errorf("suspended (-want +got):\n%s", diff)
+	}
 }
 
 // A subscriber that reads nothing loses the oldest events, and is told how many.
