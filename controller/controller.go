@@ -13,7 +13,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -26,7 +25,6 @@ import (
 
 	"github.com/go-logr/logr"
 
-	v1 "github.com/tagflow/tagflow/api/v1"
 	"github.com/tagflow/tagflow/automation"
 	"github.com/tagflow/tagflow/internal/metrics"
 	"github.com/tagflow/tagflow/scanner"
@@ -35,14 +33,15 @@ import (
 
 // Controller is the Kubernetes front end of one tagflow engine.
 type Controller struct {
-	opts   Options
-	log    *slog.Logger
-	mgr    manager.Manager
-	client client.Client // the manager's cached client
-	reader client.Reader // uncached reads: ServiceAccounts, Namespaces, GitRepositories
-	events recorder.EventRecorder
-	db     *store.DB
-	engine *automation.Engine
+	opts    Options
+	flavour *flavour // what differs between the APIs the controller can speak
+	log     *slog.Logger
+	mgr     manager.Manager
+	client  client.Client // the manager's cached client
+	reader  client.Reader // uncached reads: ServiceAccounts, Namespaces, GitRepositories
+	events  recorder.EventRecorder
+	db      *store.DB
+	engine  *automation.Engine
 
 	secrets   *secretCache
 	receivers *receivers    // nil without --webhook-addr
@@ -68,17 +67,9 @@ type objectState struct {
 	handled string
 }
 
-// Scheme is the runtime scheme of the controller: Kubernetes' built-in kinds and tagflow's.
-func Scheme() (*runtime.Scheme, error) {
-	s := runtime.NewScheme()
-	if err := clientgoscheme.AddToScheme(s); err != nil {
-		return nil, err
-	}
-	if err := v1.AddToScheme(s); err != nil {
-		return nil, err
-	}
-	return s, nil
-}
+// Scheme is the runtime scheme of the controller over tagflow's API: Kubernetes' built-in
+// kinds and tagflow's.
+func Scheme() (*runtime.Scheme, error) { return SchemeFor(APITagflow) }
 
 // New builds a controller: the manager (caches, leader election, metrics and health
 // servers), the engine over the store in opts.DataDir, and the reconcilers. Start it with
@@ -91,7 +82,15 @@ func New(opts Options) (*Controller, error) {
 	if opts.DataDir == "" {
 		return nil, errors.New("controller: no data directory")
 	}
-	mgr, err := newManager(opts)
+	fl, err := flavourOf(opts.API)
+	if err != nil {
+		return nil, err
+	}
+	if !fl.receivers && opts.WebhookAddr != "" {
+		opts.Logger.Info("no Receivers with this API: the webhook server stays off", "api", string(fl.api), "webhookAddr", opts.WebhookAddr)
+		opts.WebhookAddr = ""
+	}
+	mgr, err := newManager(opts, fl)
 	if err != nil {
 		return nil, err
 	}
@@ -101,6 +100,7 @@ func New(opts Options) (*Controller, error) {
 	}
 	c := &Controller{
 		opts:     opts,
+		flavour:  fl,
 		log:      opts.Logger,
 		mgr:      mgr,
 		client:   mgr.GetClient(),
@@ -123,13 +123,13 @@ func New(opts Options) (*Controller, error) {
 
 // newManager builds the controller-runtime manager: its caches (narrowed by the watch
 // options), leader election, and the metrics and health servers.
-func newManager(opts Options) (manager.Manager, error) {
-	scheme, err := Scheme()
+func newManager(opts Options, fl *flavour) (manager.Manager, error) {
+	scheme, err := SchemeFor(fl.api)
 	if err != nil {
 		return nil, err
 	}
 	ctrl.SetLogger(logr.FromSlogHandler(opts.Logger.Handler()))
-	cacheOpts, err := cacheOptions(opts)
+	cacheOpts, err := cacheOptions(opts, fl)
 	if err != nil {
 		return nil, err
 	}
@@ -161,7 +161,7 @@ func newManager(opts Options) (manager.Manager, error) {
 
 // cacheOptions narrow the manager's caches to the watched namespace and, for the managed
 // kinds, to the objects the watch label selector matches.
-func cacheOptions(opts Options) (cache.Options, error) {
+func cacheOptions(opts Options, fl *flavour) (cache.Options, error) {
 	cacheOpts := cache.Options{}
 	if opts.WatchNamespace != "" {
 		cacheOpts.DefaultNamespaces = map[string]cache.Config{opts.WatchNamespace: {}}
@@ -172,7 +172,7 @@ func cacheOptions(opts Options) (cache.Options, error) {
 			return cacheOpts, fmt.Errorf("--watch-label-selector %q: %w", opts.WatchLabelSelector, err)
 		}
 		cacheOpts.ByObject = map[client.Object]cache.ByObject{}
-		for _, obj := range managedKinds() {
+		for _, obj := range fl.managedKinds() {
 			cacheOpts.ByObject[obj] = cache.ByObject{Label: sel}
 		}
 	}
@@ -238,11 +238,6 @@ func (c *Controller) Engine() *automation.Engine { return c.engine }
 
 // Manager is the controller-runtime manager, to add more runnables (the webhook server).
 func (c *Controller) Manager() manager.Manager { return c.mgr }
-
-// managedKinds are the kinds the controller reconciles, for cache options.
-func managedKinds() []client.Object {
-	return []client.Object{&v1.ImageRepository{}, &v1.ImagePolicy{}, &v1.ImageUpdateAutomation{}, &v1.Receiver{}}
-}
 
 // signalStatus asks the status writer to look at every object again.
 func (c *Controller) signalStatus() {

@@ -19,6 +19,11 @@ import (
 type Options struct {
 	// RestConfig reaches the API server.
 	RestConfig *rest.Config
+	// API is whose custom resources are reconciled: tagflow's image.tagflow.dev/v1 kinds
+	// (APITagflow, the default when empty) or Flux's image.toolkit.fluxcd.io/v1 kinds
+	// (APIFlux), in place of Flux's image controllers. With APIFlux there are no Receivers
+	// and WebhookAddr is ignored.
+	API API
 	// DataDir holds the store (tagflow.db) and the clone cache (git/). In a pod it is a
 	// writable volume; losing it costs a rescan, never a wrong commit.
 	DataDir string

@@ -35,7 +35,7 @@ func (r *reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 		}
 		return reconcile.Result{}, fmt.Errorf("%s %s: %w", r.kind, req.NamespacedName, err)
 	}
-	if v, ok := obj.GetAnnotations()[v1.ReconcileRequestAnnotation]; ok && v != lastHandled(obj) {
+	if v, ok := obj.GetAnnotations()[r.c.flavour.requestAnnotation]; ok && v != lastHandled(obj) {
 		r.c.request(automation.ObjectID{Kind: r.kind, Namespace: req.Namespace, Name: req.Name}, v)
 	}
 	r.c.markDirty()

@@ -66,7 +66,7 @@ type statusKind struct {
 	items func(*objects) []client.Object
 	// compute sets obj's status from the engine's and reports whether it changed; events
 	// emits the events of the change from orig to obj.
-	compute func(c *Controller, obj client.Object, st *objectState, es automation.ObjectStatus) bool
+	compute func(ctx context.Context, c *Controller, obj client.Object, st *objectState, es automation.ObjectStatus) bool
 	events  func(c *Controller, orig, obj client.Object)
 }
 
@@ -85,7 +85,7 @@ var statusKinds = []statusKind{{
 	kind:  automation.KindRepository,
 	empty: func() client.Object { return &v1.ImageRepository{} },
 	items: func(o *objects) []client.Object { return itemsOf(o.repos.Items) },
-	compute: func(c *Controller, obj client.Object, st *objectState, es automation.ObjectStatus) bool {
+	compute: func(_ context.Context, c *Controller, obj client.Object, st *objectState, es automation.ObjectStatus) bool {
 		return c.repositoryStatus(obj.(*v1.ImageRepository), st, es)
 	},
 	events: func(c *Controller, orig, obj client.Object) {
@@ -95,7 +95,7 @@ var statusKinds = []statusKind{{
 	kind:  automation.KindPolicy,
 	empty: func() client.Object { return &v1.ImagePolicy{} },
 	items: func(o *objects) []client.Object { return itemsOf(o.policies.Items) },
-	compute: func(c *Controller, obj client.Object, st *objectState, es automation.ObjectStatus) bool {
+	compute: func(_ context.Context, c *Controller, obj client.Object, st *objectState, es automation.ObjectStatus) bool {
 		return c.policyStatus(obj.(*v1.ImagePolicy), st, es)
 	},
 	events: func(c *Controller, orig, obj client.Object) {
@@ -105,8 +105,8 @@ var statusKinds = []statusKind{{
 	kind:  automation.KindAutomation,
 	empty: func() client.Object { return &v1.ImageUpdateAutomation{} },
 	items: func(o *objects) []client.Object { return itemsOf(o.autos.Items) },
-	compute: func(c *Controller, obj client.Object, st *objectState, es automation.ObjectStatus) bool {
-		return c.automationStatus(obj.(*v1.ImageUpdateAutomation), st, es)
+	compute: func(ctx context.Context, c *Controller, obj client.Object, st *objectState, es automation.ObjectStatus) bool {
+		return c.automationStatus(ctx, obj.(*v1.ImageUpdateAutomation), st, es)
 	},
 	events: func(c *Controller, orig, obj client.Object) {
 		c.automationEvents(orig.(*v1.ImageUpdateAutomation), obj.(*v1.ImageUpdateAutomation))
@@ -123,7 +123,12 @@ type statusPatcher struct {
 // write computes the status of orig (as it is in the cache) and patches it when it changed.
 func (p *statusPatcher) write(k statusKind, orig client.Object, st *objectState, es automation.ObjectStatus) {
 	obj := orig.DeepCopyObject().(client.Object)
-	if !k.compute(p.c, obj, st, es) {
+	changed := k.compute(p.ctx, p.c, obj, st, es)
+	if shape := p.c.flavour.shape; shape != nil {
+		shape(orig, obj)
+		changed = !equality.Semantic.DeepEqual(orig, obj)
+	}
+	if !changed {
 		return
 	}
 	k.events(p.c, orig, obj)
@@ -359,7 +364,7 @@ func parseRef(ref string) *v1.ImageRef {
 	return &r
 }
 
-func (c *Controller) automationStatus(obj *v1.ImageUpdateAutomation, st *objectState, es automation.ObjectStatus) bool {
+func (c *Controller) automationStatus(ctx context.Context, obj *v1.ImageUpdateAutomation, st *objectState, es automation.ObjectStatus) bool {
 	before := obj.Status.DeepCopy()
 	s := &obj.Status
 	o, reason, msg, current := judge(st, es, obj.Generation)
@@ -372,10 +377,21 @@ func (c *Controller) automationStatus(obj *v1.ImageUpdateAutomation, st *objectS
 			}
 			*dst = timePtr(t)
 		}
+		newRun := !es.LastRun.IsZero() && (s.LastAutomationRunTime == nil || s.LastAutomationRunTime.Unix() != es.LastRun.Unix())
 		keepTime(&s.LastAutomationRunTime, es.LastRun)
 		keepTime(&s.LastPushTime, es.LastPushTime)
 		if es.LastPushCommit != "" {
 			s.LastPushCommit, s.LastPushBranch = es.LastPushCommit, es.LastPushBranch
+			if es.LastPushBranch != "" {
+				s.ObservedSourceRevision = es.LastPushBranch + "@sha1:" + es.LastPushCommit
+			}
+		}
+		if es.Ready && (newRun || s.ObservedPolicies == nil) {
+			if observed, err := c.observedPolicies(ctx, obj.Namespace, st); err == nil {
+				s.ObservedPolicies = observed
+			} else {
+				c.log.Warn("reading the policies of an automation", "object", obj.Namespace+"/"+obj.Name, "error", err.Error())
+			}
 		}
 		var prs []v1.PullRequestStatus
 		for _, pr := range es.PullRequests {
@@ -389,6 +405,49 @@ func (c *Controller) automationStatus(obj *v1.ImageUpdateAutomation, st *objectS
 		}
 	}
 	return !equality.Semantic.DeepEqual(before, s)
+}
+
+// observedPolicies is the latest reference of each policy an automation (in namespace)
+// selects, by name (namespace/name for a policy of another namespace), as the engine
+// holds them: what its last run worked with.
+func (c *Controller) observedPolicies(ctx context.Context, namespace string, st *objectState) (v1.ObservedPolicies, error) {
+	if st == nil {
+		return nil, nil
+	}
+	conf, ok := st.config.(automation.Automation)
+	if !ok {
+		return nil, nil
+	}
+	statuses, err := c.engine.Status(ctx)
+	if err != nil {
+		return nil, err
+	}
+	selected := func(id automation.ObjectID) bool { return id.Namespace == namespace }
+	if conf.Policies != nil {
+		ids := map[automation.ObjectID]bool{}
+		for _, id := range conf.Policies {
+			if id.Kind == "" {
+				id.Kind = automation.KindPolicy
+			}
+			if id.Namespace == "" {
+				id.Namespace = namespace
+			}
+			ids[id] = true
+		}
+		selected = func(id automation.ObjectID) bool { return ids[id] }
+	}
+	out := v1.ObservedPolicies{}
+	for _, ps := range statuses {
+		if ps.ID.Kind != automation.KindPolicy || ps.LatestRef == "" || !selected(ps.ID) {
+			continue
+		}
+		key := ps.ID.Name
+		if ps.ID.Namespace != namespace {
+			key = ps.ID.Namespace + "/" + ps.ID.Name
+		}
+		out[key] = *parseRef(ps.LatestRef)
+	}
+	return out, nil
 }
 
 // Events: one for each change a person watching the object wants to hear of.

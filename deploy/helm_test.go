@@ -110,6 +110,11 @@ func TestHelmValues(t *testing.T) {
 		lease: namespace,
 		image: "registry.example.com/tagflow@sha256:" + strings.Repeat("ab", 32),
 	}, {
+		name:  "flux drop-in",
+		set:   []string{"--set", "api=flux"},
+		lease: namespace,
+		args:  []string{"--api=flux", "--leader-elect"},
+	}, {
 		name:       "ingress and service monitor",
 		release:    "shard-a",
 		set:        []string{"--set", "ingress.enabled=true", "--set", "ingress.className=nginx", "--set", "metrics.serviceMonitor.enabled=true"},

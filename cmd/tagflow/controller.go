@@ -14,6 +14,7 @@ import (
 // controllerOptions are the flags of tagflow controller.
 type controllerOptions struct {
 	runtimeOptions
+	api                string
 	metricsAddr        string
 	healthAddr         string
 	webhookAddr        string
@@ -44,10 +45,16 @@ With --leader-elect, replicas elect one leader through a Lease; only the leader 
 --watch-label-selector shards a fleet over several controller deployments. The store and
 the clone cache live in --data-dir (a writable volume).
 
+With --api=flux the controller reconciles Flux's own ImageRepository, ImagePolicy and
+ImageUpdateAutomation objects (image.toolkit.fluxcd.io/v1, Flux's CRDs) in place of Flux's
+image-reflector and image-automation controllers, and writes their status as those do;
+tagflow's CRDs are not needed then, and there are no Receivers (--webhook-addr is ignored).
+
 Outside a cluster the controller uses --kubeconfig, $KUBECONFIG or ~/.kube/config.
 See docs/kubernetes.md.`,
 		Example: `  tagflow controller --leader-elect --data-dir /var/lib/tagflow --log-format json
-  tagflow controller --watch-label-selector shard=a --metrics-addr :8080`,
+  tagflow controller --watch-label-selector shard=a --metrics-addr :8080
+  tagflow controller --api=flux --leader-elect --data-dir /var/lib/tagflow`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runController(cmd.Context(), cmd.ErrOrStderr(), o)
 		},
@@ -55,6 +62,7 @@ See docs/kubernetes.md.`,
 	f := cmd.Flags()
 	o.runtimeOptions.addFlags(f, true)
 	_ = f.MarkHidden("secrets-dir") // Secrets come from the API server
+	f.StringVar(&o.api, "api", string(controller.APITagflow), `whose custom resources to reconcile: "tagflow" (image.tagflow.dev/v1) or "flux" (Flux's image.toolkit.fluxcd.io/v1, in place of Flux's image controllers)`)
 	f.StringVar(&o.metricsAddr, "metrics-addr", ":8080", `address of the Prometheus metrics endpoint (/metrics); "0" turns it off`)
 	f.StringVar(&o.healthAddr, "health-addr", ":8081", `address of the health probes (/healthz, /readyz); "0" turns them off`)
 	f.StringVar(&o.webhookAddr, "webhook-addr", ":9292", `address of the Receiver webhooks (/hook/...); "" turns them off`)
@@ -75,6 +83,10 @@ func runController(ctx context.Context, stderr io.Writer, o controllerOptions) e
 	if err != nil {
 		return err
 	}
+	api, err := controller.ParseAPI(o.api)
+	if err != nil {
+		return usagef("%v", err)
+	}
 	if o.concurrency < 1 {
 		return usagef("--concurrency %d: want at least 1", o.concurrency)
 	}
@@ -87,6 +99,7 @@ func runController(ctx context.Context, stderr io.Writer, o controllerOptions) e
 	}
 	c, err := controller.New(controller.Options{
 		RestConfig:              cfg,
+		API:                     api,
 		DataDir:                 o.dataDir,
 		MetricsAddr:             o.metricsAddr,
 		HealthAddr:              o.healthAddr,
@@ -103,6 +116,6 @@ func runController(ctx context.Context, stderr io.Writer, o controllerOptions) e
 	if err != nil {
 		return err
 	}
-	log.Info("starting the controller", "version", versionString(), "leaderElect", o.leaderElect, "watchLabelSelector", o.watchLabelSelector)
+	log.Info("starting the controller", "version", versionString(), "api", string(api), "leaderElect", o.leaderElect, "watchLabelSelector", o.watchLabelSelector)
 	return c.Start(ctx)
 }
