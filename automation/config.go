@@ -110,6 +110,9 @@ type GitSource struct {
 	Auth committer.Auth
 	// Branch is checked out, and pushed to unless Automation.PushBranch is set.
 	Branch string
+	// Checkout, when set, checks out a tag, commit or other reference instead of Branch's
+	// head (committer.Request.Checkout); it needs PushBranch.
+	Checkout committer.Checkout
 }
 
 // Automation is an ImageUpdateAutomation: which files to update with which policies, and

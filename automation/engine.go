@@ -398,7 +398,7 @@ func checkGit(a Automation) error {
 	switch {
 	case a.Git.URL == "":
 		return errors.New("no git URL")
-	case a.Git.Branch == "":
+	case a.Git.Branch == "" && a.Git.Checkout.IsZero():
 		return errors.New("no git branch")
 	}
 	return nil

@@ -454,6 +454,7 @@ func request(ae *autoEntry, vals []setter.Value, update committer.Update) commit
 		URL:             a.Git.URL,
 		Auth:            a.Git.Auth,
 		Branch:          a.Git.Branch,
+		Checkout:        a.Git.Checkout,
 		PushBranch:      a.PushBranch,
 		PushRefspec:     a.PushRefspec,
 		PushOptions:     a.PushOptions,

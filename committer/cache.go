@@ -51,6 +51,9 @@ func (c *Committer) cacheDir(rem *remote, branch string) string {
 // openOrClone opens the cached clone for req, or clones it when it is missing, corrupt or
 // half-written.
 func (c *Committer) openOrClone(ctx context.Context, req *Request, rem *remote) (*clone, error) {
+	if !req.Checkout.IsZero() {
+		return c.openOrInit(ctx, req, rem)
+	}
 	dir := c.cacheDir(rem, req.Branch)
 	cl, reason := openCache(dir, rem.url, req.Branch)
 	if cl != nil {
@@ -98,8 +101,51 @@ func (c *Committer) openOrClone(ctx context.Context, req *Request, rem *remote) 
 	return cl, nil
 }
 
+// openOrInit opens the cached clone for a request with a Checkout, or starts an empty one
+// with the remote configured: resolveHead fetches what the Checkout picks. The cache is
+// its own, keyed by the Checkout, so the history of a commit's branch or a tag's shallow
+// history never mixes with a branch's clone.
+func (c *Committer) openOrInit(ctx context.Context, req *Request, rem *remote) (*clone, error) {
+	dir := c.cacheDir(rem, "checkout\x00"+req.Checkout.String()+"\x00"+req.Branch)
+	cl, reason := openCache(dir, rem.url, "")
+	if cl != nil {
+		return cl, nil
+	}
+	if reason != "" {
+		c.log.WarnContext(ctx, "clone cache unusable, starting again",
+			"automation", req.Automation.String(), "remote", rem.redacted, "dir", dir, "reason", reason)
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return nil, fmt.Errorf("automation %s: removing clone cache %s: %w", req.Automation, dir, err)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("automation %s: creating clone cache %s: %w", req.Automation, dir, err)
+	}
+	fail := func(step string, err error) (*clone, error) {
+		_ = os.RemoveAll(dir)
+		return nil, fmt.Errorf("automation %s: %s for %s: %w", req.Automation, step, rem.redacted, err)
+	}
+	objects, worktree := cloneFilesystems(dir)
+	repo, err := git.Init(objects, worktree)
+	if err != nil {
+		return fail("creating the clone", err)
+	}
+	if _, err := repo.CreateRemote(&config.RemoteConfig{Name: remoteName, URLs: []string{rem.url}}); err != nil {
+		return fail("configuring the clone", err)
+	}
+	wt, err := repo.Worktree()
+	if err != nil {
+		return fail("opening the worktree of the clone", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, ".git", completeMarker), []byte(cacheFormat), 0o600); err != nil {
+		return fail("marking the clone complete", err)
+	}
+	return &clone{dir: dir, repo: repo, wt: wt, cloned: true}, nil
+}
+
 // openCache opens the clone in dir. It returns nil and "" when dir does not exist, and nil
-// and the reason when dir exists but cannot be trusted.
+// and the reason when dir exists but cannot be trusted. An empty branch skips the check of
+// its remote-tracking branch (a clone for a Checkout has none).
 func openCache(dir, url, branch string) (*clone, string) {
 	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
 		return nil, ""
@@ -125,16 +171,18 @@ func openCache(dir, url, branch string) (*clone, string) {
 	if err != nil || len(rc.Config().URLs) == 0 || rc.Config().URLs[0] != url {
 		return nil, "remote URL differs"
 	}
-	ref, err := repo.Reference(plumbing.NewRemoteReferenceName(remoteName, branch), true)
-	if err != nil {
-		return nil, "missing remote-tracking branch"
-	}
-	commit, err := repo.CommitObject(ref.Hash())
-	if err != nil {
-		return nil, "missing objects: " + err.Error()
-	}
-	if _, err := commit.Tree(); err != nil {
-		return nil, "missing objects: " + err.Error()
+	if branch != "" {
+		ref, err := repo.Reference(plumbing.NewRemoteReferenceName(remoteName, branch), true)
+		if err != nil {
+			return nil, "missing remote-tracking branch"
+		}
+		commit, err := repo.CommitObject(ref.Hash())
+		if err != nil {
+			return nil, "missing objects: " + err.Error()
+		}
+		if _, err := commit.Tree(); err != nil {
+			return nil, "missing objects: " + err.Error()
+		}
 	}
 	wt, err := repo.Worktree()
 	if err != nil {
@@ -239,7 +287,8 @@ func (fs linkFS) hostPath(name string) (string, error) {
 	return filepath.Join(parent.Root(), base), nil
 }
 
-// listHeads lists the remote's branches.
+// listHeads lists the remote's references: branches, tags (with "^{}" entries for the
+// commits annotated tags point at) and the rest.
 func (j *job) listHeads(ctx context.Context) (map[plumbing.ReferenceName]plumbing.Hash, error) {
 	rc, err := j.clone.repo.Remote(remoteName)
 	if err != nil {
@@ -251,7 +300,7 @@ func (j *job) listHeads(ctx context.Context) (map[plumbing.ReferenceName]plumbin
 	}
 	heads := make(map[plumbing.ReferenceName]plumbing.Hash, len(refs))
 	for _, r := range refs {
-		if r.Name().IsBranch() && r.Type() == plumbing.HashReference {
+		if r.Type() == plumbing.HashReference {
 			heads[r.Name()] = r.Hash()
 		}
 	}
@@ -301,9 +350,11 @@ func (j *job) checkout(head plumbing.Hash, scope string) error {
 	}
 	interrupted := cl.dirty()
 	refs := []*plumbing.Reference{
-		plumbing.NewHashReference(plumbing.NewBranchReferenceName(j.req.Branch), head),
 		plumbing.NewHashReference(plumbing.NewBranchReferenceName(target), head),
 		plumbing.NewSymbolicReference(plumbing.HEAD, plumbing.NewBranchReferenceName(target)),
+	}
+	if j.req.Checkout.IsZero() {
+		refs = append(refs, plumbing.NewHashReference(plumbing.NewBranchReferenceName(j.req.Branch), head))
 	}
 	for _, r := range refs {
 		if err := cl.repo.Storer.SetReference(r); err != nil {

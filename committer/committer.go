@@ -215,12 +215,8 @@ func (j *job) attempt(ctx context.Context, res *Result) error {
 	if err != nil {
 		return err
 	}
-	branchRef := plumbing.NewBranchReferenceName(req.Branch)
-	head, ok := heads[branchRef]
-	if !ok {
-		return fmt.Errorf("automation %s: branch %q on %s: %w", req.Automation, req.Branch, rem.redacted, ErrBranchNotFound)
-	}
-	if err := j.fetch(ctx, head); err != nil {
+	head, err := j.resolveHead(ctx, heads)
+	if err != nil {
 		return err
 	}
 	scope, err := cleanScope(req.Path)

@@ -28,6 +28,11 @@ var (
 	// ErrBranchNotFound means the checkout branch does not exist on the remote.
 	ErrBranchNotFound = errors.New("branch not found")
 
+	// ErrRefNotFound means the Request's Checkout picks nothing on the remote: the tag or
+	// reference does not exist, no tag is in the semver range, or the commit is not in the
+	// history it was fetched from.
+	ErrRefNotFound = errors.New("checkout reference not found")
+
 	// ErrPushRejected means the remote rejected every push attempt because another writer
 	// updated the branch first; the error message says how many attempts were made.
 	ErrPushRejected = errors.New("push rejected")

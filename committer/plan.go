@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	git "github.com/go-git/go-git/v5"
-	"github.com/go-git/go-git/v5/plumbing"
 
 	"github.com/tagflow/tagflow/setter"
 )
@@ -66,14 +65,11 @@ func (c *Committer) plan(ctx context.Context, req *Request, rem *remote, tmpl me
 	if err != nil {
 		return res, err
 	}
-	head, ok := heads[plumbing.NewBranchReferenceName(req.Branch)]
-	if !ok {
-		return res, fmt.Errorf("automation %s: branch %q on %s: %w", req.Automation, req.Branch, rem.redacted, ErrBranchNotFound)
-	}
-	res.Head = head.String()
-	if err := j.fetch(ctx, head); err != nil {
+	head, err := j.resolveHead(ctx, heads)
+	if err != nil {
 		return res, err
 	}
+	res.Head = head.String()
 	scope, err := cleanScope(req.Path)
 	if err != nil {
 		return res, fmt.Errorf("automation %s: %w", req.Automation, err)

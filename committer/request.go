@@ -84,6 +84,12 @@ type Request struct {
 
 	// Branch is the branch to check out, and to push to when PushBranch is empty.
 	Branch string
+	// Checkout, when set, starts the update from a tag, a commit or another reference
+	// instead of the head of Branch (Branch is then optional: with Checkout.Commit it is
+	// the branch the commit is fetched from, otherwise unused). It needs a PushBranch other
+	// than Branch, which is rebuilt from that commit plus one and force-pushed with a lease,
+	// or created if missing: Flux's behaviour for its push branch.
+	Checkout Checkout
 	// PushBranch, when set, receives the commit instead: it is rebuilt from the head of
 	// Branch plus one commit and force-pushed with a lease. Branch is never force-pushed.
 	PushBranch string
@@ -168,7 +174,7 @@ func (r *Request) validate() error {
 		return fmt.Errorf("automation %s: no update function: %w", name, ErrInvalidRequest)
 	}
 	for _, b := range []struct{ what, name string }{{"branch", r.Branch}, {"push branch", r.PushBranch}} {
-		if b.name == "" && b.what == "push branch" {
+		if b.name == "" && (b.what == "push branch" || !r.Checkout.IsZero()) {
 			continue
 		}
 		if b.name == "" || strings.HasPrefix(b.name, "refs/") || plumbing.NewBranchReferenceName(b.name).Validate() != nil {
@@ -177,6 +183,14 @@ func (r *Request) validate() error {
 	}
 	if r.PushBranch == r.Branch {
 		r.PushBranch = ""
+	}
+	if !r.Checkout.IsZero() {
+		if err := r.Checkout.validate(); err != nil {
+			return fmt.Errorf("automation %s: %w: %w", name, err, ErrInvalidRequest)
+		}
+		if r.PushBranch == "" {
+			return fmt.Errorf("automation %s: checking out %s needs a push branch (other than the checkout branch) to push to: %w", name, r.Checkout, ErrInvalidRequest)
+		}
 	}
 	if r.PushRefspec != "" {
 		spec := config.RefSpec(r.PushRefspec)

@@ -60,6 +60,9 @@ var (
 
 	// ErrUnavailable: the registry could not be reached or answered 5xx after the retries.
 	ErrUnavailable = errors.New("registry unavailable")
+
+	// ErrTimeout: the call ran past the Repository's Timeout. It is temporary.
+	ErrTimeout = errors.New("timed out")
 )
 
 // Error is the error of every Scanner method. Its message is one line that names the step,
@@ -97,10 +100,10 @@ func (e *Error) Unwrap() []error {
 }
 
 // Temporary reports whether trying again later may succeed: the registry was unreachable,
-// rate limited or answered 5xx. Configuration errors and refused credentials are not
-// temporary.
+// rate limited, answered 5xx, or took longer than the Repository's Timeout. Configuration
+// errors and refused credentials are not temporary.
 func (e *Error) Temporary() bool {
-	return e.kind == ErrUnavailable || e.kind == ErrRateLimited
+	return e.kind == ErrUnavailable || e.kind == ErrRateLimited || e.kind == ErrTimeout
 }
 
 // newError builds the redacted one-line error for op on image, classified by its cause.
@@ -116,6 +119,10 @@ func newError(op, image string, cause error, secrets []string) *Error {
 
 // classify maps a cause to a sentinel.
 func classify(err error) error {
+	var rt *repoTimeoutError
+	if errors.As(err, &rt) {
+		return ErrTimeout
+	}
 	if pe := proxyFailure(err); pe != nil {
 		if pe.StatusCode == 0 || pe.StatusCode >= 500 {
 			return ErrUnavailable
@@ -158,6 +165,10 @@ func classify(err error) error {
 
 // describe renders a cause on one line without echoing request details.
 func describe(err error) string {
+	var rt *repoTimeoutError
+	if errors.As(err, &rt) {
+		return rt.Error() // whichever request was cut off
+	}
 	if pe := proxyFailure(err); pe != nil {
 		return pe.Error() // the proxy failed, whichever request it was
 	}

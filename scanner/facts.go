@@ -36,9 +36,11 @@ type FactCache interface {
 func (s *Scanner) Digest(ctx context.Context, repo Repository, tag string) (string, error) {
 	const op = "getting the digest of"
 	image := repo.Image + ":" + tag
+	ctx, cancel := repo.bound(ctx)
+	defer cancel()
 	p, ref, err := s.prepareTag(ctx, repo, tag)
 	if err != nil {
-		return "", s.fail(op, image, repo, p, err)
+		return "", s.fail(op, image, repo, p, timedOut(ctx, err))
 	}
 	puller, err := remote.NewPuller(remote.WithTransport(p.rt))
 	if err != nil {
@@ -46,7 +48,7 @@ func (s *Scanner) Digest(ctx context.Context, repo Repository, tag string) (stri
 	}
 	desc, err := puller.Head(ctx, ref)
 	if err != nil {
-		return "", s.fail(op, image, repo, p, err)
+		return "", s.fail(op, image, repo, p, timedOut(ctx, err))
 	}
 	return desc.Digest.String(), nil
 }
@@ -60,13 +62,15 @@ func (s *Scanner) Digest(ctx context.Context, repo Repository, tag string) (stri
 func (s *Scanner) Facts(ctx context.Context, repo Repository, tag string) (Facts, error) {
 	const op = "getting facts of"
 	image := repo.Image + ":" + tag
+	ctx, cancel := repo.bound(ctx)
+	defer cancel()
 	p, ref, err := s.prepareTag(ctx, repo, tag)
 	if err != nil {
-		return Facts{}, s.fail(op, image, repo, p, err)
+		return Facts{}, s.fail(op, image, repo, p, timedOut(ctx, err))
 	}
 	f, err := facts(ctx, p, ref)
 	if err != nil {
-		return Facts{}, s.fail(op, image, repo, p, err)
+		return Facts{}, s.fail(op, image, repo, p, timedOut(ctx, err))
 	}
 	return f, nil
 }

@@ -50,13 +50,15 @@ func (s *Scanner) List(ctx context.Context, repo Repository) ([]string, error) {
 	if err != nil {
 		return nil, s.fail(op, repo.Image, repo, nil, err)
 	}
+	ctx, cancel := repo.bound(ctx)
+	defer cancel()
 	p, err := s.prepare(ctx, repo)
 	if err != nil {
-		return nil, s.fail(op, repo.Image, repo, p, err)
+		return nil, s.fail(op, repo.Image, repo, p, timedOut(ctx, err))
 	}
 	tags, err := listTags(ctx, p, repo, exclude, s.opts.tagListLimit)
 	if err != nil {
-		return nil, s.fail(op, repo.Image, repo, p, err)
+		return nil, s.fail(op, repo.Image, repo, p, timedOut(ctx, err))
 	}
 	return tags, nil
 }

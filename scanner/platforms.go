@@ -33,9 +33,11 @@ func (s *Scanner) Platforms(ctx context.Context, cache PlatformCache, repo Repos
 	if err != nil {
 		return "", nil, s.fail(op, image, repo, nil, err)
 	}
+	ctx, cancel := repo.bound(ctx)
+	defer cancel()
 	p, ref, err := s.prepareTag(ctx, repo, tag)
 	if err != nil {
-		return "", nil, s.fail(op, image, repo, p, err)
+		return "", nil, s.fail(op, image, repo, p, timedOut(ctx, err))
 	}
 	puller, err := remote.NewPuller(remote.WithTransport(p.rt))
 	if err != nil {
@@ -43,7 +45,7 @@ func (s *Scanner) Platforms(ctx context.Context, cache PlatformCache, repo Repos
 	}
 	head, err := puller.Head(ctx, ref)
 	if err != nil {
-		return "", nil, s.fail(op, image, repo, p, err)
+		return "", nil, s.fail(op, image, repo, p, timedOut(ctx, err))
 	}
 	digest = head.Digest.String()
 	if cache != nil {
@@ -56,7 +58,7 @@ func (s *Scanner) Platforms(ctx context.Context, cache PlatformCache, repo Repos
 		}
 	}
 	if platforms, err = manifestPlatforms(ctx, puller, p, head.Digest); err != nil {
-		return "", nil, s.fail(op, image+"@"+digest, repo, p, err)
+		return "", nil, s.fail(op, image+"@"+digest, repo, p, timedOut(ctx, err))
 	}
 	if cache != nil {
 		if err := cache.PutPlatforms(key, digest, platforms); err != nil {

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -49,6 +50,14 @@ type Repository struct {
 	// MaxTags caps the tags List returns (after exclusions); once reached, no further page
 	// is fetched. Zero means no cap.
 	MaxTags int
+
+	// Timeout bounds each call on this repository as a whole (List and Refresh, Facts,
+	// Digest, Platforms), retries and the authentication handshake included, as Flux's
+	// ImageRepository spec.timeout bounds a scan. A call that runs out fails with
+	// ErrTimeout: "listing tags of IMAGE: timed out after 5s (spec.timeout)". Zero means
+	// no bound beyond the caller's context and the scanner's per-request timeout
+	// (WithTimeout).
+	Timeout time.Duration
 }
 
 // TLS holds PEM data for connections to a registry over HTTPS.
@@ -355,6 +364,37 @@ func (s *Scanner) prepare(ctx context.Context, repo Repository) (*prepared, erro
 	p.rt = rt
 	return p, nil
 }
+
+// bound returns ctx limited by r.Timeout, if any; timedOut then tells running out of it
+// from other failures.
+func (r Repository) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	if r.Timeout <= 0 {
+		return ctx, func() {}
+	}
+	return context.WithTimeoutCause(ctx, r.Timeout, &repoTimeoutError{after: r.Timeout})
+}
+
+// timedOut replaces err by a *repoTimeoutError when the repository's timeout, set by
+// bound, ended ctx.
+func timedOut(ctx context.Context, err error) error {
+	var te *repoTimeoutError
+	if err != nil && ctx.Err() != nil && errors.As(context.Cause(ctx), &te) {
+		return &repoTimeoutError{after: te.after, err: err}
+	}
+	return err
+}
+
+// repoTimeoutError is a call that ran past Repository.Timeout; err is what the call was
+// doing when it was cut off.
+type repoTimeoutError struct {
+	after time.Duration
+	err   error
+}
+
+func (e *repoTimeoutError) Error() string {
+	return fmt.Sprintf("timed out after %s (spec.timeout)", e.after)
+}
+func (e *repoTimeoutError) Unwrap() error { return e.err }
 
 // fail wraps err for op on image, dropping a cached transport the registry refused.
 func (s *Scanner) fail(op, image string, repo Repository, p *prepared, err error) error {

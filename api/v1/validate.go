@@ -360,6 +360,14 @@ func validateGitSpec(g *GitSpec, apiVersion string, p *field.Path) field.ErrorLi
 		}
 	}
 
+	if c := g.Checkout; c != nil && checksOutNonBranch(c.Reference) {
+		if g.Push == nil || g.Push.Branch == "" {
+			errs = append(errs, field.Required(p.Child("push", "branch"), "spec.git.checkout.ref picks a tag, semver range, commit or non-branch reference: set a branch to push to"))
+		} else if g.Push.Branch == c.Reference.Branch {
+			errs = append(errs, field.Invalid(p.Child("push", "branch"), g.Push.Branch, "must differ from the branch of spec.git.checkout.ref, which checks out a commit"))
+		}
+	}
+
 	if ps := g.Push; ps != nil {
 		pp := p.Child("push")
 		if strings.Contains(ps.Branch, "{{") {
@@ -440,6 +448,18 @@ func validateGitRepository(in *GitRepository) field.ErrorList {
 		errs = append(errs, validateGitRef(s.Reference, p.Child("ref"))...)
 	}
 	return errs
+}
+
+// checksOutNonBranch reports whether r picks something other than a branch's head: a tag,
+// a semver range, a commit, or a full reference outside refs/heads/.
+func checksOutNonBranch(r GitRepositoryRef) bool {
+	switch {
+	case r.Commit != "", r.SemVer != "", r.Tag != "":
+		return true
+	case r.Name != "":
+		return !strings.HasPrefix(r.Name, "refs/heads/")
+	}
+	return false
 }
 
 func validateGitRef(r *GitRepositoryRef, p *field.Path) field.ErrorList {

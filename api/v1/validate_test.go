@@ -309,6 +309,22 @@ func TestValidateImageUpdateAutomation(t *testing.T) {
 		{"bad checkout ref", func(a *ImageUpdateAutomation) {
 			a.Spec.GitSpec.Checkout.Reference = GitRepositoryRef{Branch: "feature..x", Tag: "v1 ", SemVer: "^^", Name: "heads/main", Commit: "abc"}
 		}, []string{"spec.git.checkout.ref.branch: Invalid value", "spec.git.checkout.ref.tag: Invalid value", "spec.git.checkout.ref.semver: Invalid value", "spec.git.checkout.ref.name: Invalid value", "spec.git.checkout.ref.commit: Invalid value"}},
+		{"tag checkout with a push branch", func(a *ImageUpdateAutomation) {
+			a.Spec.GitSpec.Checkout.Reference = GitRepositoryRef{Tag: "v1.0.0"}
+			a.Spec.GitSpec.Push = &PushSpec{Branch: "release/v1"}
+		}, nil},
+		{"tag checkout without a push branch", func(a *ImageUpdateAutomation) {
+			a.Spec.GitSpec.Checkout.Reference = GitRepositoryRef{Tag: "v1.0.0"}
+			a.Spec.GitSpec.Push = nil
+		}, []string{"spec.git.push.branch: Required value"}},
+		{"commit checkout pushing to its branch", func(a *ImageUpdateAutomation) {
+			a.Spec.GitSpec.Checkout.Reference = GitRepositoryRef{Branch: "main", Commit: strings.Repeat("a", 40)}
+			a.Spec.GitSpec.Push = &PushSpec{Branch: "main"}
+		}, []string{"spec.git.push.branch: Invalid value"}},
+		{"branch by name needs no push branch", func(a *ImageUpdateAutomation) {
+			a.Spec.GitSpec.Checkout.Reference = GitRepositoryRef{Name: "refs/heads/main"}
+			a.Spec.GitSpec.Push = nil
+		}, nil},
 		{"no author email", func(a *ImageUpdateAutomation) { a.Spec.GitSpec.Commit.Author.Email = "" },
 			[]string{"spec.git.commit.author.email: Required value"}},
 		{"bad author", func(a *ImageUpdateAutomation) {

@@ -82,6 +82,9 @@ func Repository(r *v1.ImageRepository, secrets Secrets, accounts ServiceAccounts
 	if s.Interval != nil {
 		repo.Interval = s.Interval.Duration
 	}
+	if s.Timeout != nil {
+		repo.Scan.Timeout = s.Timeout.Duration
+	}
 	if ref := s.SecretRef; ref != nil {
 		creds, err := registryCredentials(secrets, ref.Name)
 		if err != nil {
@@ -263,7 +266,7 @@ func automationFrom(a *v1.ImageUpdateAutomation, apiVersion string, secrets Secr
 
 	// The repository: inline, or a GitRepository object.
 	var secretRef *v1.LocalObjectReference
-	var sourceBranch string
+	var sourceRef *v1.GitRepositoryRef
 	switch {
 	case git.Repository != nil:
 		out.Git.URL = git.Repository.URL
@@ -275,9 +278,7 @@ func automationFrom(a *v1.ImageUpdateAutomation, apiVersion string, secrets Secr
 		}
 		out.Git.URL = src.Spec.URL
 		secretRef = src.Spec.SecretRef
-		if r := src.Spec.Reference; r != nil {
-			sourceBranch = r.Branch
-		}
+		sourceRef = src.Spec.Reference
 	default:
 		return out, errors.New("one of spec.sourceRef and spec.git.repository is required")
 	}
@@ -288,12 +289,24 @@ func automationFrom(a *v1.ImageUpdateAutomation, apiVersion string, secrets Secr
 		}
 		out.Git.Auth = auth
 	}
-	out.Git.Branch = sourceBranch
-	if c := git.Checkout; c != nil && c.Reference.Branch != "" {
-		out.Git.Branch = c.Reference.Branch
+	// spec.git.checkout.ref replaces the GitRepository's spec.ref as a whole, as in Flux.
+	ref, refField := sourceRef, "the GitRepository's spec.ref"
+	if c := git.Checkout; c != nil {
+		ref, refField = &c.Reference, "spec.git.checkout.ref"
 	}
-	if out.Git.Branch == "" {
+	if ref != nil {
+		out.Git.Branch, out.Git.Checkout = checkoutRef(*ref)
+	}
+	if out.Git.Branch == "" && out.Git.Checkout.IsZero() {
 		return out, errors.New("no branch to check out: set spec.git.checkout.ref.branch")
+	}
+	if !out.Git.Checkout.IsZero() {
+		if git.Push == nil || git.Push.Branch == "" || git.Push.Branch == out.Git.Branch {
+			return out, fmt.Errorf("%s checks out %s: set spec.git.push.branch to a branch to push to", refField, out.Git.Checkout)
+		}
+		if git.Push.PullRequest != nil && out.Git.Branch == "" {
+			return out, fmt.Errorf("spec.git.push.pullRequest needs a base branch: %s checks out %s; set its branch too", refField, out.Git.Checkout)
+		}
 	}
 
 	if p := git.Push; p != nil {
@@ -334,6 +347,25 @@ func automationFrom(a *v1.ImageUpdateAutomation, apiVersion string, secrets Secr
 		out.Policies = ids
 	}
 	return out, nil
+}
+
+// checkoutRef splits a Git reference into the branch and what else it checks out. A name
+// under refs/heads/ is a branch; a commit keeps its branch (the commit is fetched from it).
+func checkoutRef(r v1.GitRepositoryRef) (string, committer.Checkout) {
+	switch {
+	case r.Commit != "":
+		return r.Branch, committer.Checkout{Commit: r.Commit}
+	case r.Name != "":
+		if b, ok := strings.CutPrefix(r.Name, "refs/heads/"); ok {
+			return b, committer.Checkout{}
+		}
+		return "", committer.Checkout{Name: r.Name}
+	case r.SemVer != "":
+		return "", committer.Checkout{SemVer: r.SemVer}
+	case r.Tag != "":
+		return "", committer.Checkout{Tag: r.Tag}
+	}
+	return r.Branch, committer.Checkout{}
 }
 
 func findGitRepository(sources GitRepositories, namespace, name string) (*v1.GitRepository, error) {
