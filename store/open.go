@@ -39,9 +39,9 @@ const DefaultTimeout = 2 * time.Second
 // slack small at the cost of a few more ftruncate+fsync calls while the file grows.
 const allocSize = 4 << 20
 
-// maxBatchDelay is how long a write waits for concurrent writes to share its commit
-// (bbolt's default is 10 ms). A write that finds a commit in progress waits for it anyway,
-// so a short delay still groups the writes of parallel scans.
+// maxBatchDelay is the longest a write waits for concurrent writes to share its commit
+// (see groupCommit; bbolt's Batch default is 10 ms). A write that finds a commit in
+// progress waits for it anyway, so a short delay still groups the writes of parallel scans.
 const maxBatchDelay = time.Millisecond
 
 // Options configures Open. The zero value is ready to use.
@@ -69,6 +69,8 @@ type DB struct {
 	path string
 	log  *slog.Logger
 	now  func() time.Time
+
+	writes groupCommit // shared commits of concurrent writes (db.batch)
 
 	closeOnce sync.Once
 	closeErr  error
@@ -223,7 +225,6 @@ func openOnce(path string, opts Options) (_ *DB, err error) {
 		return nil, fmt.Errorf("opening store %s: %w", path, err)
 	}
 	bdb.AllocSize = allocSize
-	bdb.MaxBatchDelay = maxBatchDelay
 
 	fresh, err := verify(bdb)
 	if err != nil {

@@ -245,10 +245,11 @@ func hasPrefix(b, prefix []byte) bool {
 
 // view, update and batch run fn in a bbolt transaction and translate bbolt's
 // closed-database error. batch lets concurrent writers (parallel scans) share one commit and
-// its fsyncs; fn may then run more than once and must not keep state across runs.
+// its fsyncs (groupCommit); fn may then run more than once and must not keep state across
+// runs.
 func (db *DB) view(fn func(*bolt.Tx) error) error   { return closedErr(db.bolt.View(fn)) }
 func (db *DB) update(fn func(*bolt.Tx) error) error { return closedErr(db.bolt.Update(fn)) }
-func (db *DB) batch(fn func(*bolt.Tx) error) error  { return closedErr(db.bolt.Batch(fn)) }
+func (db *DB) batch(fn func(*bolt.Tx) error) error  { return closedErr(db.writes.run(db.bolt, fn)) }
 
 func closedErr(err error) error {
 	if errors.Is(err, berrors.ErrDatabaseNotOpen) {
