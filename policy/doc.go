@@ -66,9 +66,12 @@
 // New compiles the range and the pattern once. Select is one pass that keeps only the current
 // best tag and allocates next to nothing per tag: values from a single-group template ("$ts")
 // are substrings of the tag; a pattern anchored with "^" turns most non-matching tags away on
-// their first byte; a pattern anchored at both ends and made of ASCII classes, literals,
-// simple repetitions and optional groups that one byte of lookahead decides (the usual tag
-// patterns) runs on a small byte matcher instead of the regexp package. A version is checked
+// their first byte; a pattern anchored at the start and made of ASCII classes, literals,
+// simple repetitions, optional groups that one byte of lookahead decides and ".*" / ".+"
+// that end a fixed number of bytes before the end of the tag or at the end of the match
+// ("^(?P<v>.*)-alpine$", "^main-[a-f0-9]+-(?P<ts>.*)") runs on a small byte matcher instead
+// of the regexp package, and a filter without extract that only asks for a literal somewhere
+// or at the end (".*-rc.*", "-alpine$") is a substring test. A version is checked
 // against the range only when it would beat the best so far, and each answer is reused for
 // every version that relates to the range's own versions in the same way.
 package policy

@@ -10,9 +10,10 @@ import (
 
 // filter is a compiled Filter. The zero filter passes every tag with the tag as its value.
 type filter struct {
-	re    *regexp.Regexp // nil: no pattern
-	lin   *linearMatcher // a faster equivalent of re, when the pattern allows; else nil
-	first firstByteSet   // quick rejection before re
+	re    *regexp.Regexp  // nil: no pattern
+	lin   *linearMatcher  // a faster equivalent of re, when the pattern allows; else nil
+	lit   *literalMatcher // without a template: a faster equivalent of re.MatchString, or nil
+	first firstByteSet    // quick rejection before re
 	// tmpl is the compiled extract template; nil means the value is the whole tag.
 	tmpl []segment
 	// single is set when the template is exactly one group reference, the common case
@@ -39,6 +40,9 @@ func compileFilter(f *Filter) (filter, error) {
 	}
 	out := filter{re: re, lin: newLinearMatcher(f.Pattern, re.NumSubexp()), first: newFirstByteSet(f.Pattern)}
 	if f.Extract == "" {
+		if out.lin == nil {
+			out.lit = newLiteralMatcher(f.Pattern)
+		}
 		return out, nil
 	}
 	tmpl, err := compileTemplate(re, f.Extract)
@@ -191,6 +195,8 @@ func (f *filter) apply(tag string, sc *scratch) (string, bool) {
 			return "", false
 		}
 		m = sc.m
+	} else if f.lit != nil {
+		return tag, f.lit.match(tag)
 	} else if f.tmpl == nil {
 		return tag, f.re.MatchString(tag)
 	} else if m = f.re.FindStringSubmatchIndex(tag); m == nil {

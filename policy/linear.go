@@ -2,21 +2,36 @@ package policy
 
 import (
 	"regexp/syntax"
+	"slices"
+	"strings"
 	"unicode/utf8"
 )
 
 // linearMatcher matches a common kind of tag pattern in one left-to-right pass over the bytes,
-// several times faster than the regexp package: a pattern anchored at both ends ("^...$"),
+// several times faster than the regexp package: a pattern anchored at the start ("^..."),
 // built from ASCII literals and character classes, repetitions of a single character class,
-// groups and optional groups, where every choice is decided by the next byte alone. That is,
-// at each repetition or optional group, the bytes that continue it and the bytes that may
-// follow it are disjoint, so the match (and every group's span) is the only one possible and
-// the same as regexp's. "^v?(?P<version>[0-9]+\.[0-9]+\.[0-9]+(?:-rc\.[0-9]+)?)$" and
-// "^main-[a-f0-9]+-(?P<ts>[0-9]+)$" qualify. Anything else is left to regexp;
-// FuzzLinearMatcher compares the two.
+// groups, optional groups and "any text" (".*", ".+"), where every choice is decided by the
+// next byte alone. That is, at each repetition or optional group, the bytes that continue it
+// and the bytes that may follow it are disjoint, so the match (and every group's span) is the
+// only one possible and the same as regexp's. "^v?(?P<version>[0-9]+\.[0-9]+\.[0-9]+(?:-rc\.[0-9]+)?)$"
+// and "^main-[a-f0-9]+-(?P<ts>[0-9]+)$" qualify.
+//
+// Two more cases keep that property:
+//   - "any text" followed by a fixed number of bytes and the end ("^(?P<v>.*)-alpine$",
+//     "^RELEASE\.(?P<ts>.*)Z$"): it can only end that many bytes before the end of the tag.
+//   - a pattern not anchored at the end ("^main-[a-f0-9]+-(?P<ts>.*)", "^v(?P<v>.*)"): where
+//     everything left can match nothing, regexp's greedy choice (go on while the next byte
+//     allows it) never has to be undone, so no lookahead is needed there, as long as no
+//     optional group is left (entering one may fail where stopping would have matched).
+//
+// Anything else is left to regexp; FuzzLinearMatcher and FuzzFilterShapes compare the two.
 type linearMatcher struct {
 	steps []step
-	ncap  int // len of a match slice: 2 * (groups + 1)
+	ncap  int  // len of a match slice: 2 * (groups + 1)
+	open  bool // not anchored at the end: the match may end before the tag does
+	// suffix is the literal text the pattern ends with, if anchored at the end: a tag that
+	// lacks it is turned away before the steps run ("-alpine" of "^(?P<v>.*)-alpine$").
+	suffix string
 }
 
 type stepOp int
@@ -26,14 +41,19 @@ const (
 	stepOptional               // sub, if the next byte can start it
 	stepOpen                   // a group starts
 	stepClose                  // a group ends
+	stepAny                    // any text (".*", ".+"): min to all bytes, up to tail
 )
 
 type step struct {
 	op       stepOp
-	set      *[256]bool // stepChars: the bytes; stepOptional: the bytes sub can start with
-	min, max int        // stepChars; max < 0: no limit
+	set      *[256]bool // stepChars: the bytes; stepOptional: the bytes sub can start with; stepAny: every byte it may take
+	min, max int        // stepChars; max < 0: no limit. stepAny: min bytes (0 or 1)
 	sub      []step     // stepOptional
 	group    int        // stepOpen, stepClose
+	// stepAny: the text ends tail bytes before the end of the tag; tail < 0: at the first
+	// newline (or the end), for a pattern not anchored at the end.
+	tail int
+	nl   bool // stepAny: newlines are text too ("(?s).*")
 }
 
 // newLinearMatcher compiles pattern, or returns nil if it is not of the kind described above.
@@ -43,18 +63,56 @@ func newLinearMatcher(pattern string, groups int) *linearMatcher {
 		return nil
 	}
 	re = re.Simplify()
-	if re.Op != syntax.OpConcat || len(re.Sub) < 2 ||
-		re.Sub[0].Op != syntax.OpBeginText || re.Sub[len(re.Sub)-1].Op != syntax.OpEndText {
+	if re.Op != syntax.OpConcat || len(re.Sub) < 2 || re.Sub[0].Op != syntax.OpBeginText {
 		return nil
 	}
-	steps, ok := linearSteps(re.Sub[1:len(re.Sub)-1], nil)
+	subs := re.Sub[1:]
+	open := subs[len(subs)-1].Op != syntax.OpEndText
+	if !open {
+		subs = subs[:len(subs)-1]
+	}
+	steps, ok := linearSteps(subs, nil)
 	if !ok {
 		return nil
 	}
-	if _, _, ok := checkSteps(steps, &[256]bool{}); !ok {
+	end := follow{set: &[256]bool{}, open: open, fixed: 0}
+	if open {
+		end.fixed = -1
+	}
+	if _, _, ok := checkSteps(steps, end); !ok {
 		return nil
 	}
-	return &linearMatcher{steps: steps, ncap: 2 * (groups + 1)}
+	l := &linearMatcher{steps: steps, ncap: 2 * (groups + 1), open: open}
+	if !open {
+		l.suffix = literalSuffix(steps)
+	}
+	return l
+}
+
+// literalSuffix returns the bytes that steps certainly end with.
+func literalSuffix(steps []step) string {
+	var rev []byte
+	for i := len(steps) - 1; i >= 0; i-- {
+		st := &steps[i]
+		if st.op == stepOpen || st.op == stepClose {
+			continue
+		}
+		if st.op != stepChars || st.min != 1 || st.max != 1 {
+			break
+		}
+		b, n := byte(0), 0
+		for c, in := range st.set {
+			if in {
+				b, n = byte(c), n+1
+			}
+		}
+		if n != 1 {
+			break
+		}
+		rev = append(rev, b)
+	}
+	slices.Reverse(rev)
+	return string(rev)
 }
 
 // linearSteps appends the steps for a sequence of syntax nodes.
@@ -103,6 +161,13 @@ func linearStep(re *syntax.Regexp, steps []step) ([]step, bool) {
 		if re.Flags&syntax.NonGreedy != 0 {
 			return nil, false
 		}
+		if sub := re.Sub[0].Op; re.Op != syntax.OpQuest && (sub == syntax.OpAnyCharNotNL || sub == syntax.OpAnyChar) {
+			st := step{op: stepAny, nl: sub == syntax.OpAnyChar, set: anyBytes(sub == syntax.OpAnyChar)}
+			if re.Op == syntax.OpPlus {
+				st.min = 1 // one character is at least one byte, and any byte is one (U+FFFD if invalid)
+			}
+			return append(steps, st), true
+		}
 		if set, ok := singleSet(re.Sub[0]); ok {
 			st := step{op: stepChars, set: set, max: -1}
 			switch re.Op {
@@ -150,6 +215,16 @@ func classSet(re *syntax.Regexp) (*[256]bool, bool) {
 	return set, true
 }
 
+// anyBytes is every byte, without the newline unless nl is set.
+func anyBytes(nl bool) *[256]bool {
+	set := new([256]bool)
+	for i := range set {
+		set[i] = true
+	}
+	set['\n'] = nl
+	return set
+}
+
 func asciiSet(lo, hi rune) (*[256]bool, bool) {
 	if lo < 0 || hi >= utf8.RuneSelf {
 		return nil, false
@@ -161,38 +236,76 @@ func asciiSet(lo, hi rune) (*[256]bool, bool) {
 	return set, true
 }
 
-// checkSteps verifies that every choice in steps is decided by the next byte, given the
-// bytes that may follow the sequence, and fills in the start sets of optional steps. It
-// returns the bytes the sequence can start with and whether it can match nothing.
-func checkSteps(steps []step, follow *[256]bool) (first *[256]bool, nullable, ok bool) {
-	// Right to left: after[i] is what may come after step i.
-	after := follow
+// follow describes what may come after a sequence of steps.
+type follow struct {
+	set *[256]bool // the bytes that may come next
+	// fixed is the number of bytes left to the end of the tag when that number is fixed
+	// (only fixed-count character steps follow, then the end); -1 otherwise.
+	fixed int
+	// open: the pattern is not anchored at the end and everything that follows can match
+	// nothing, so the match may end here.
+	open bool
+}
+
+// checkSteps verifies that every choice in steps is decided by the next byte, given what may
+// follow the sequence, and fills in the start sets of optional steps and the tails of any-text
+// steps. It returns the bytes the sequence can start with and whether it can match nothing.
+func checkSteps(steps []step, fol follow) (first *[256]bool, nullable, ok bool) {
+	// Right to left: fol is what may come after step i.
 	for i := len(steps) - 1; i >= 0; i-- {
 		st := &steps[i]
 		switch st.op {
 		case stepChars:
-			if st.min != st.max && intersects(st.set, after) {
+			// Where the match may end, greedy is right without lookahead: going on never
+			// fails, as only character steps that can match nothing follow.
+			if st.min != st.max && !fol.open && intersects(st.set, fol.set) {
 				return nil, false, false
 			}
-			if st.min > 0 {
-				after = st.set
+			if st.min == st.max && fol.fixed >= 0 {
+				fol.fixed += st.min
 			} else {
-				after = union(st.set, after)
+				fol.fixed = -1
+			}
+			fol.open = fol.open && st.min == 0
+			if st.min > 0 {
+				fol.set = st.set
+			} else {
+				fol.set = union(st.set, fol.set)
+			}
+		case stepAny:
+			switch {
+			case fol.fixed >= 0:
+				st.tail = fol.fixed
+			case fol.open:
+				st.tail = -1
+			default:
+				return nil, false, false
+			}
+			fol.fixed = -1
+			fol.open = fol.open && st.min == 0
+			if st.min > 0 {
+				fol.set = st.set
+			} else {
+				fol.set = union(st.set, fol.set)
 			}
 		case stepOptional:
-			subFirst, subNullable, ok := checkSteps(st.sub, after)
-			if !ok || subNullable || intersects(subFirst, after) {
+			if fol.open {
+				return nil, false, false
+			}
+			subFirst, subNullable, ok := checkSteps(st.sub, fol)
+			if !ok || subNullable || intersects(subFirst, fol.set) {
 				return nil, false, false
 			}
 			st.set = subFirst
-			after = union(subFirst, after)
+			fol.set = union(subFirst, fol.set)
+			fol.fixed = -1
 		}
 	}
 	// Left to right: the start set of the sequence itself.
 	first = new([256]bool)
 	for _, st := range steps {
 		switch st.op {
-		case stepChars:
+		case stepChars, stepAny:
 			first = union(st.set, first)
 			if st.min > 0 {
 				return first, false, true
@@ -224,14 +337,17 @@ func union(a, b *[256]bool) *[256]bool {
 // match matches s and fills m (length 2*(groups+1), reused between calls) with group spans as
 // regexp.FindStringSubmatchIndex does: -1 for groups that took no part.
 func (l *linearMatcher) match(s string, m []int) bool {
+	if !strings.HasSuffix(s, l.suffix) {
+		return false
+	}
 	for i := range m {
 		m[i] = -1
 	}
 	end, ok := matchSteps(l.steps, s, 0, m)
-	if !ok || end != len(s) {
+	if !ok || (!l.open && end != len(s)) {
 		return false
 	}
-	m[0], m[1] = 0, len(s)
+	m[0], m[1] = 0, end
 	return true
 }
 
@@ -255,6 +371,20 @@ func matchSteps(steps []step, s string, i int, m []int) (int, bool) {
 					return i, false
 				}
 			}
+		case stepAny:
+			end := len(s) - st.tail
+			if st.tail < 0 {
+				end = len(s)
+				if j := strings.IndexByte(s[i:], '\n'); !st.nl && j >= 0 {
+					end = i + j
+				}
+			} else if !st.nl && end >= i && strings.IndexByte(s[i:end], '\n') >= 0 {
+				return i, false
+			}
+			if end < i+st.min {
+				return i, false
+			}
+			i = end
 		case stepOpen:
 			m[2*st.group] = i
 		case stepClose:

@@ -13,6 +13,8 @@ func TestLinearMatcher(t *testing.T) {
 		"", "1.2.3", "v1.2.3", "v1.2.3-rc.1", "1.2.3-rc.", "1.2.3-rc", "vv1.2.3", "1.2", "main-abc1234-1700000000",
 		"main-ABC-1", "main--1", "main-abc-", "release-2024-01-02", "a", "ab", "abc", "abd", "aaa", "xyz", "1-2", "12-",
 		"é", "v1.2.3\n", "20240102T030405Z", "main-abc1234-1700000000-extra", "a-b-c", "aa-b",
+		"1.2.3-alpine", "-alpine", "x-alpine\n", "é-alpine", "\xff-alpine", "RELEASE.2024-01-02T03-04-05Z",
+		"RELEASE.Z", "RELEASEZ", "1-", "1-x\ny", "main-abc-\n1", "main-abc-17\nx", "axb", "a\nb", "abcd", "abd",
 	}
 	for _, tc := range []struct {
 		pattern string
@@ -37,17 +39,32 @@ func TestLinearMatcher(t *testing.T) {
 		{`^(?:a?)?b$`, true},    // simplified to a?b
 		{`^(?:a*b*)?c$`, false}, // optional that can match nothing
 		{`^\d{1,3}\d$`, false},
-		{`^v?(?P<version>.*)$`, false}, // any character: not ASCII-only
-		{`^main-`, false},              // not anchored at the end
-		{`main-\d+$`, false},           // not anchored at the start
-		{`^(?:main|dev)-\d+$`, false},  // alternation
-		{`(?i)^main$`, false},          // case folding
-		{`^[a-z]+?$`, false},           // non-greedy
-		{`^(?:ab)+$`, false},           // repeated group
-		{`^é$`, false},                 // not ASCII
-		{`^\bmain$`, false},            // word boundary
-		{`^(?m)main$`, false},          // line anchors
-		{`^[^a]$`, false},              // negated class reaches beyond ASCII
+		{`^v?(?P<version>.*)$`, false}, // "v" could start the text as well
+		{`^(?P<v>.*)-alpine$`, true},   // any text, then a fixed number of bytes
+		{`^RELEASE\.(?P<ts>.*)Z$`, true},
+		{`^v?(?P<v>[0-9]+(?:-.+)?)$`, true},
+		{`^(?s)a(.*)b$`, true},
+		{`^(?P<v>.+)$`, true},
+		{`^(.*)-(.*)$`, false},  // the first text has no fixed end
+		{`^(.*)[0-9]+$`, false}, // nor here
+		{`^(.*)$|^x`, false},
+		{`^[a-z]*(.*)z$`, false}, // "a" may belong to either
+		{`^main-`, true},         // not anchored at the end: the match may stop early
+		{`^main-[a-f0-9]+-(?P<ts>.*)`, true},
+		{`^main-[a-f0-9]+-(?P<ts>[1-9][0-9]*)`, true},
+		{`^[a-z]*[a-c0-9]*`, true}, // greedy, and nothing can fail after
+		{`^a(?:bc)?`, false},       // entering the group may fail where stopping would match
+		{`^a(?:bc)?d`, true},
+		{`^v(?P<v>.*)x`, false},       // text not anchored at the end, then more
+		{`main-\d+$`, false},          // not anchored at the start
+		{`^(?:main|dev)-\d+$`, false}, // alternation
+		{`(?i)^main$`, false},         // case folding
+		{`^[a-z]+?$`, false},          // non-greedy
+		{`^(?:ab)+$`, false},          // repeated group
+		{`^é$`, false},                // not ASCII
+		{`^\bmain$`, false},           // word boundary
+		{`^(?m)main$`, false},         // line anchors
+		{`^[^a]$`, false},             // negated class reaches beyond ASCII
 	} {
 		t.Run(tc.pattern, func(t *testing.T) {
 			re := regexp.MustCompile(tc.pattern)
@@ -162,4 +179,18 @@ func TestLinearMatcherRandom(t *testing.T) {
 		t.Fatalf("only %d random tags matched; the test proves little", matched)
 	}
 	t.Logf("%d of 3000 random patterns qualified; %d tags matched", accepted, matched)
+}
+
+func TestLinearMatcherSuffix(t *testing.T) {
+	for pattern, want := range map[string]string{
+		`^(?P<v>.*)-alpine$`:           "-alpine",
+		`^RELEASE\.(?P<ts>.*)Z$`:       "Z",
+		`^main-[a-f0-9]+-(?P<ts>\d+)$`: "",
+		`^v(?P<v>.*)`:                  "", // not anchored at the end
+		`^a(?:bc)?d$`:                  "d",
+	} {
+		if l := newLinearMatcher(pattern, regexp.MustCompile(pattern).NumSubexp()); l == nil || l.suffix != want {
+			t.Errorf("%s: suffix of %+v, want %q", pattern, l, want)
+		}
+	}
 }
