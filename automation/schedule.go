@@ -142,15 +142,9 @@ func (a *autoSched) due(now time.Time) (bool, time.Time) {
 	if a.running {
 		return false, time.Time{}
 	}
-	var next time.Time
-	for _, t := range []time.Time{a.pending, a.next, a.windowAt} {
-		switch {
-		case t.IsZero():
-		case !t.After(now):
-			return true, time.Time{}
-		case next.IsZero() || t.Before(next):
-			next = t
-		}
+	next := a.nextRun()
+	if !next.IsZero() && !next.After(now) {
+		return true, time.Time{}
 	}
 	return false, next
 }
