@@ -73,6 +73,8 @@ type Repository struct {
 	Schedule string
 	// Suspend stops scanning; the tags cached so far stay and policies keep using them.
 	Suspend bool
+	// SuspendReason, with Suspend, says why and since when; the status message ends with it.
+	SuspendReason string
 }
 
 // ReflectDigest says whether a policy's latest reference carries the image digest, as in
@@ -101,6 +103,8 @@ type Policy struct {
 	// Suspend keeps the latest reference as it is: the policy is not evaluated and triggers
 	// no automation, and the automations selecting it go on using that reference.
 	Suspend bool
+	// SuspendReason, with Suspend, says why and since when; the status message ends with it.
+	SuspendReason string
 }
 
 // GitSource is the Git repository an automation checks out.
@@ -151,6 +155,8 @@ type Automation struct {
 	Interval time.Duration
 	Schedule string
 	Suspend  bool
+	// SuspendReason, with Suspend, says why and since when; the status message ends with it.
+	SuspendReason string
 	// Windows restricts when the automation commits and pushes: only while one of its
 	// recurring windows is open (none: at any time) and none of its freezes holds. A run
 	// outside records what waits and when it may push; Run runs it again at that time. The

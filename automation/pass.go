@@ -108,7 +108,7 @@ func (e *Engine) scanRepository(ctx context.Context, c *compiled, id ObjectID, s
 	}
 	if re.cfg.Suspend {
 		return resultOf(s.record(id, func(st *ObjectStatus) {
-			st.Ready, st.Reason, st.Message, st.Image = false, ReasonSuspended, id.String()+": suspended", re.image
+			st.Ready, st.Reason, st.Message, st.Image = false, ReasonSuspended, suspendedMessage(id, re.cfg.SuspendReason), re.image
 		})), true
 	}
 	start := time.Now()
@@ -236,7 +236,7 @@ func (e *Engine) evaluate(ctx context.Context, c *compiled, id ObjectID, s sink)
 		return evaluation{result: resultOf(s.record(id, fail(pe.reason, pe.err)))}
 	}
 	if pe.cfg.Suspend {
-		return e.suspendedPolicy(s, id)
+		return e.suspendedPolicy(s, id, pe.cfg.SuspendReason)
 	}
 	re := c.repos[pe.repo]
 	if re.err != nil {
@@ -510,7 +510,7 @@ func preflight(s sink, id ObjectID, ae *autoEntry, vals []setter.Value) *ObjectR
 		st = s.record(id, fail(ae.reason, ae.err))
 	case ae.cfg.Suspend:
 		st = s.record(id, func(st *ObjectStatus) {
-			st.Ready, st.Reason, st.Message = false, ReasonSuspended, id.String()+": suspended"
+			st.Ready, st.Reason, st.Message = false, ReasonSuspended, suspendedMessage(id, ae.cfg.SuspendReason)
 		})
 	case len(vals) == 0 && allWaiting(ae.policies, s.reason):
 		st = s.record(id, func(st *ObjectStatus) {

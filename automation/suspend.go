@@ -11,8 +11,8 @@ import (
 // stays as it was — the one this process last found, else the one its stored status holds —
 // and its automations go on using it; the evaluation never counts as a change, so it
 // triggers nothing. The status is Suspended; resuming re-evaluates the policy, as any change
-// of its spec does.
-func (e *Engine) suspendedPolicy(s sink, id ObjectID) evaluation {
+// of its spec does. reason is the policy's SuspendReason.
+func (e *Engine) suspendedPolicy(s sink, id ObjectID, reason string) evaluation {
 	s.waitUntil(id, time.Time{}) // a minAge wait does not end a suspension
 	state := e.policyState(id)
 	stored, _ := e.status(id)
@@ -28,12 +28,21 @@ func (e *Engine) suspendedPolicy(s sink, id ObjectID) evaluation {
 		if st.LatestRef == "" && state.ref != "" {
 			st.LatestRef = state.ref
 		}
-		st.Message = id.String() + ": suspended; no latest reference yet"
+		st.Message = suspendedMessage(id, reason) + "; no latest reference yet"
 		if st.LatestRef != "" {
-			st.Message = id.String() + ": suspended; the latest reference stays " + st.LatestRef
+			st.Message = suspendedMessage(id, reason) + "; the latest reference stays " + st.LatestRef
 		}
 	})
 	return evaluation{result: resultOf(st), value: state.value}
+}
+
+// suspendedMessage is the status message of a suspended object: "ID: suspended", with
+// the object's SuspendReason in parentheses when it has one.
+func suspendedMessage(id ObjectID, reason string) string {
+	if reason == "" {
+		return id.String() + ": suspended"
+	}
+	return id.String() + ": suspended (" + reason + ")"
 }
 
 // valueOfRef reads back refString: NAME:TAG or NAME:TAG@DIGEST, as policy id's value.

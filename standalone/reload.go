@@ -16,8 +16,8 @@ import (
 const reloadInterval = 2 * time.Second
 
 // reloadOnChange re-reads the objects when a YAML file under the directory changes, and
-// applies them, then calls also (the webhook receivers' reload); until ctx ends.
-func reloadOnChange(ctx context.Context, e *automation.Engine, o Options, log *slog.Logger, also func(context.Context)) {
+// applies them with apply, then calls also (the webhook receivers' reload); until ctx ends.
+func reloadOnChange(ctx context.Context, apply func(automation.Config) error, o Options, log *slog.Logger, also func(context.Context)) {
 	last := fingerprint(o.Dir)
 	t := time.NewTicker(reloadInterval)
 	defer t.Stop()
@@ -34,7 +34,7 @@ func reloadOnChange(ctx context.Context, e *automation.Engine, o Options, log *s
 		last = fp
 		cfg, err := LoadConfig(ctx, o.Dir, o.SecretsDir)
 		logProblems(log, err)
-		if err := e.Apply(cfg); err != nil {
+		if err := apply(cfg); err != nil {
 			log.Error("reloaded objects not applied; the previous ones stay in force", "dir", o.Dir, "err", err)
 			continue
 		}

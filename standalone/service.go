@@ -50,6 +50,9 @@ type Service struct {
 	log   *slog.Logger
 	store *automation.Service
 	ops   *ops // nil without MetricsAddr
+
+	applyMu sync.Mutex        // serializes applying configurations: reloads and overrides
+	loaded  automation.Config // the objects as their files define them, before overrides
 }
 
 // PathError is the error of an objects path (run's -f) that cannot be read or is neither a
@@ -95,11 +98,12 @@ func Open(ctx context.Context, o Options) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := svc.Engine.Apply(cfg); err != nil {
+	s.store, s.Engine, s.Config, s.Problems = svc, svc.Engine, cfg, cfgErr
+	// The suspensions of "tagflow suspend" kept in the store apply from the start.
+	if err := s.apply(cfg); err != nil {
 		svc.Close()
 		return nil, fmt.Errorf("objects in %s: %w", o.Dir, err)
 	}
-	s.store, s.Engine, s.Config, s.Problems = svc, svc.Engine, cfg, cfgErr
 	return s, nil
 }
 
@@ -117,8 +121,9 @@ func (s *Service) RunOnce(ctx context.Context) (automation.Report, error) {
 }
 
 // Run runs the engine until ctx ends: it reports ready on /readyz, serves the webhooks
-// (with WebhookAddr; a bad address fails at once), re-applies the objects when their files
-// change and refreshes the status snapshot. When the engine stops it closes the webhooks
+// (with WebhookAddr; a bad address fails at once), serves the control socket
+// (DATA_DIR/tagflow.sock, for reconcile, suspend and resume), re-applies the objects when
+// their files change and refreshes the status snapshot. When the engine stops it closes the webhooks
 // and writes the snapshot a last time.
 func (s *Service) Run(ctx context.Context) error {
 	cfg := s.Config
@@ -131,13 +136,19 @@ func (s *Service) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	closeControl, err := s.serveControl(ctx)
+	if err != nil {
+		hooks.close()
+		return err
+	}
 	loops, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup
-	wg.Go(func() { reloadOnChange(loops, s.Engine, s.opts, s.log, hooks.reload) })
+	wg.Go(func() { reloadOnChange(loops, s.apply, s.opts, s.log, hooks.reload) })
 	wg.Go(func() { snapshotLoop(loops, s.Engine, s.opts.DataDir, s.log) })
 	err = s.Engine.Run(ctx)
 	stop()
 	wg.Wait()
+	closeControl()
 	hooks.close()
 	writeSnapshot(context.WithoutCancel(ctx), s.Engine, s.opts.DataDir, s.log)
 	s.log.Info("tagflow stopped")

@@ -48,6 +48,7 @@ rewrites the fields marked in your YAML, and commits the change.`,
 		newRunCmd(),
 		newPlanCmd(),
 		newStatusCmd(),
+		newReconcileCmd(), newSuspendCmd(), newResumeCmd(),
 		newDemoCmd(),
 		newControllerCmd(),
 	)
