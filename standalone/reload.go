@@ -15,20 +15,24 @@ import (
 // reloadInterval is how often Run looks for changed object files.
 const reloadInterval = 2 * time.Second
 
-// reloadOnChange re-reads the objects when a YAML file under the directory changes, and
-// applies them with apply, then calls also (the webhook receivers' reload); until ctx ends.
+// reloadOnChange re-reads the objects (and their secrets) when a YAML file under the
+// directory changes or when o.Reload asks, applies them with apply, then calls also (the
+// webhook receivers' reload); until ctx ends.
 func reloadOnChange(ctx context.Context, apply func(automation.Config) error, o Options, log *slog.Logger, also func(context.Context)) {
 	last := fingerprint(o.Dir)
 	t := time.NewTicker(reloadInterval)
 	defer t.Stop()
 	for {
+		asked := false
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-o.Reload:
+			asked = true
 		}
 		fp := fingerprint(o.Dir)
-		if fp == last {
+		if fp == last && !asked {
 			continue
 		}
 		last = fp

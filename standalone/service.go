@@ -34,6 +34,11 @@ type Options struct {
 	MetricsAddr string
 	// WebhookAddr serves the Receivers' /hook/ paths while Run runs. Empty: off.
 	WebhookAddr string
+	// Reload, when it receives, makes Run read the objects and the secrets again at once,
+	// changed or not (tagflow run sends on SIGHUP). Secrets are not watched otherwise: a
+	// rotated password is picked up at the next change of an object file, or at a Reload.
+	// Nil: only file changes reload.
+	Reload <-chan struct{}
 }
 
 // Service is the standalone runtime over one objects directory and one data directory.

@@ -21,8 +21,30 @@ func main() {
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	go exitAfterSignal(sigs, cancel, os.Stderr, shutdownGrace, os.Exit)
+	reloads = reloadOnHangup()
 	code := execute(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	os.Exit(code)
+}
+
+// reloads receives when the process gets SIGHUP: tagflow run reads its objects and secrets
+// again. Nil (never) when execute is called without main, as tests do.
+var reloads <-chan struct{}
+
+// reloadOnHangup turns SIGHUP into reload requests, several pending ones counting as one.
+// The other commands ignore SIGHUP instead of dying of it.
+func reloadOnHangup() <-chan struct{} {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	out := make(chan struct{}, 1)
+	go func() {
+		for range hup {
+			select {
+			case out <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	return out
 }
 
 // exitAfterSignal cancels the command's context at the first signal on sigs. If the

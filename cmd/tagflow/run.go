@@ -75,7 +75,7 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, o runOptions) error {
 	}
 	so := o.standaloneOptions(o.dir, log)
 	if !o.once {
-		so.MetricsAddr, so.WebhookAddr = o.metricsAddr, o.webhookAddr
+		so.MetricsAddr, so.WebhookAddr, so.Reload = o.metricsAddr, o.webhookAddr, reloads
 	}
 	svc, err := openStandalone(ctx, so)
 	if err != nil {
