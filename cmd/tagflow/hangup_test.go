@@ -1,9 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -21,29 +18,13 @@ func TestIntegrationSIGHUPReloadsSecrets(t *testing.T) {
 	start := e.head(t)
 	writeSecretFile(t, e.secrets, "git-credentials", "password", "not-the-password")
 
-	bin := filepath.Join(t.TempDir(), "tagflow")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	cmd := exec.Command(bin, "run", "-f", e.objects, "--secrets-dir", e.secrets, "--data-dir", e.dataDir)
-	var stdout bytes.Buffer
-	var stderr lockedBuffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var waitErr error
-	exited := make(chan struct{})
-	go func() { waitErr = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-exited
-	})
+	p := startRunProcess(t, e)
+	cmd, stderr := p.cmd, &p.stderr
 	running := func() {
 		t.Helper()
 		select {
-		case <-exited:
-			t.Fatalf("tagflow run exited (%v):\n%s", waitErr, stderr.String())
+		case <-p.exited:
+			t.Fatalf("tagflow run exited (%v):\n%s", p.err, stderr.String())
 		default:
 		}
 	}

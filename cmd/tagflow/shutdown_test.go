@@ -1,9 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -78,30 +78,14 @@ func TestIntegrationSIGTERMWithHostileTemplate(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	bin := filepath.Join(t.TempDir(), "tagflow")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	cmd := exec.Command(bin, "run", "-f", e.objects, "--secrets-dir", e.secrets, "--data-dir", e.dataDir)
-	var stdout bytes.Buffer
-	var stderr lockedBuffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var waitErr error
-	exited := make(chan struct{})
-	go func() { waitErr = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-exited
-	})
+	p := startRunProcess(t, e)
+	cmd, stderr, exited := p.cmd, &p.stderr, p.exited
 
 	const want = "spec.git.commit.messageTemplate renders more than 64 KiB"
 	waitFor(t, "the automation to fail on its message template", func() bool {
 		select {
 		case <-exited:
-			t.Fatalf("tagflow run exited early (%v):\n%s", waitErr, stderr.String())
+			t.Fatalf("tagflow run exited early (%v):\n%s", p.err, stderr.String())
 		default:
 		}
 		return strings.Contains(stderr.String(), want)
@@ -126,14 +110,45 @@ func TestIntegrationSIGTERMWithHostileTemplate(t *testing.T) {
 	select {
 	case <-exited:
 		var ee *exec.ExitError
-		if waitErr != nil && !errors.As(waitErr, &ee) {
-			t.Fatal(waitErr)
+		if p.err != nil && !errors.As(p.err, &ee) {
+			t.Fatal(p.err)
 		}
-		t.Logf("tagflow run exited %s after SIGTERM (status %v)", time.Since(sent).Round(time.Millisecond), waitErr)
+		t.Logf("tagflow run exited %s after SIGTERM (status %v)", time.Since(sent).Round(time.Millisecond), p.err)
 	case <-time.After(shutdownGrace + 30*time.Second):
 		t.Fatalf("tagflow run still running %s after SIGTERM:\n%s", shutdownGrace+30*time.Second, stderr.String())
 	}
 	if e.head(t) != start {
 		t.Error("the remote branch moved")
 	}
+}
+
+// runProcess is `tagflow run` over an e2e's objects, secrets and data dir, built from this
+// package and running as a process of its own.
+type runProcess struct {
+	cmd    *exec.Cmd
+	stderr lockedBuffer
+	exited chan struct{} // closed when the process has exited
+	err    error         // Wait's result, once exited is closed
+}
+
+// startRunProcess builds the binary and starts `tagflow run` over e; the process is killed
+// when the test ends.
+func startRunProcess(t *testing.T, e *e2e) *runProcess {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "tagflow")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	p := &runProcess{exited: make(chan struct{})}
+	p.cmd = exec.Command(bin, "run", "-f", e.objects, "--secrets-dir", e.secrets, "--data-dir", e.dataDir)
+	p.cmd.Stdout, p.cmd.Stderr = io.Discard, &p.stderr
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.err = p.cmd.Wait(); close(p.exited) }()
+	t.Cleanup(func() {
+		_ = p.cmd.Process.Kill()
+		<-p.exited
+	})
+	return p
 }
