@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"sigs.k8s.io/yaml"
+
 	"github.com/tagflow/tagflow/automation"
 	"github.com/tagflow/tagflow/internal/testbed"
 )
@@ -262,6 +264,7 @@ func TestIntegrationRunPlanStatus(t *testing.T) {
 	if code != exitOK || !strings.Contains(out, "ImagePolicy/flux-system/web") || !strings.Contains(out, e.image+":1.2.0") {
 		t.Errorf("status table (exit %d):\n%s", code, out)
 	}
+	checkStatusViews(t, e)
 
 	// A registry outage: the pass fails, names the repository, keeps the cache, commits
 	// nothing.
@@ -281,6 +284,34 @@ func TestIntegrationRunPlanStatus(t *testing.T) {
 	}
 }
 
+// checkStatusViews checks status's KIND and NAME filters, -n and the wide and yaml outputs
+// over the objects of TestIntegrationRunPlanStatus.
+func checkStatusViews(t *testing.T, e *e2e) {
+	t.Helper()
+	code, out, errOut := e.cli(t, "status", "ImagePolicy", "web", "-o", "yaml")
+	if code != exitOK {
+		t.Fatalf("status ImagePolicy web -o yaml: exit %d: %s", code, errOut)
+	}
+	var st []automation.ObjectStatus
+	if err := yaml.Unmarshal([]byte(out), &st); err != nil {
+		t.Fatalf("status -o yaml: %v\n%s", err, out)
+	}
+	if len(st) != 1 || st[0].ID.Kind != automation.KindPolicy || st[0].LatestRef != e.image+":1.2.0" {
+		t.Errorf("status ImagePolicy web -o yaml = %+v, want the one policy at 1.2.0", st)
+	}
+	code, out, _ = e.cli(t, "status", "repository", "-o", "wide")
+	if lines := strings.Split(strings.TrimSpace(out), "\n"); code != exitOK || len(lines) != 2 ||
+		!strings.Contains(lines[0], "MESSAGE") || !strings.HasPrefix(lines[1], "ImageRepository/flux-system/web ") {
+		t.Errorf("status repository -o wide (exit %d):\n%s", code, out)
+	}
+	if code, out, _ = e.cli(t, "status", "-n", "elsewhere"); code != exitOK || strings.Contains(out, "flux-system") {
+		t.Errorf("status -n elsewhere (exit %d):\n%s", code, out)
+	}
+	if code, _, errOut = e.cli(t, "status", "automation", "nope"); code != exitFailure || !strings.Contains(errOut, "no automation named nope") {
+		t.Errorf("status automation nope: exit %d, stderr %q", code, errOut)
+	}
+}
+
 func lastLine(s string) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	return lines[len(lines)-1]
@@ -294,7 +325,9 @@ func TestRunUsageErrors(t *testing.T) {
 		{[]string{"run"}, `required flag(s) "filename" not set`},
 		{[]string{"run", "-f", "/nonexistent/dir", "--once"}, "/nonexistent/dir"},
 		{[]string{"plan", "-f", t.TempDir(), "--log-format", "xml"}, `--log-format "xml"`},
-		{[]string{"status", "-o", "yaml"}, `--output "yaml"`},
+		{[]string{"status", "-o", "xml"}, `--output "xml"`},
+		{[]string{"status", "pipeline"}, `kind "pipeline"`},
+		{[]string{"status", "policy", "web", "extra"}, `accepts at most 2 arg(s)`},
 	}
 	for _, tc := range tests {
 		code, out, errOut := run(t, "", tc.args...)
