@@ -49,6 +49,7 @@ rewrites the fields marked in your YAML, and commits the change.`,
 		newPlanCmd(),
 		newStatusCmd(),
 		newReconcileCmd(), newSuspendCmd(), newResumeCmd(),
+		newCreateCmd(),
 		newDemoCmd(),
 		newControllerCmd(),
 	)
