@@ -118,7 +118,7 @@ func (g *groupCommit) lead(bdb *bolt.DB) {
 func (g *groupCommit) commit(bdb *bolt.DB, calls []*groupCall) {
 	for len(calls) > 0 {
 		failed := -1
-		err := bdb.Update(func(tx *bolt.Tx) error {
+		err := updateRecovering(bdb, func(tx *bolt.Tx) error {
 			for i, c := range calls {
 				if err := callRecovering(c.fn, tx); err != nil {
 					failed = i
@@ -136,6 +136,19 @@ func (g *groupCommit) commit(bdb *bolt.DB, calls []*groupCall) {
 		calls[failed].done <- groupResult{solo: true}
 		calls = append(calls[:failed:failed], calls[failed+1:]...)
 	}
+}
+
+// updateRecovering is bdb.Update, with a panic of bbolt itself (a damaged page that the
+// checks at Open did not catch makes its commit panic) returned as an error naming the
+// file: every caller of the group gets it, instead of the leader dying and the others
+// waiting for ever.
+func updateRecovering(bdb *bolt.DB, fn func(*bolt.Tx) error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = corruptf("bbolt failed writing %s: %v", bdb.Path(), p)
+		}
+	}()
+	return bdb.Update(fn)
 }
 
 // errPanicked stands for a panic of a write function inside a group; the function is run
