@@ -67,10 +67,66 @@ func (c *Client) Resume(ctx context.Context, id automation.ObjectID) (ControlRes
 	return c.do(ctx, "/v1/resume", ControlRequest{Object: id}, 30*time.Second)
 }
 
+// CopyStore asks the service for a consistent copy of its store and writes it to the new
+// file dst (mode 0600).
+func (c *Client) CopyStore(ctx context.Context, dst string) error {
+	if err := c.present(); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://tagflow/v1/store", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := c.http.Do(hreq)
+	if err != nil {
+		return c.sendError(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
+		return fmt.Errorf("control socket %s: copy of the store: answer %s: %s", c.socket, resp.Status, oneLine(string(b)))
+	}
+	f, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return fmt.Errorf("control socket %s: copy of the store: %w", c.socket, err)
+	}
+	return f.Close()
+}
+
+// present fails with ErrNoService when the socket file is missing.
+func (c *Client) present() error {
+	if _, err := os.Stat(c.socket); errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%w %s (no socket at %s)", ErrNoService, c.dataDir, c.socket)
+	}
+	return nil
+}
+
+// sendError is the error of a request that got no answer.
+func (c *Client) sendError(err error) error {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return fmt.Errorf("%w %s (nothing listens on %s: a stale socket?)", ErrNoService, c.dataDir, c.socket)
+	}
+	return fmt.Errorf("control socket %s: %w", c.socket, err)
+}
+
+// serving reports whether a control socket is in dataDir: a `tagflow run` serves it, or
+// one that stopped uncleanly left it.
+func serving(dataDir string) bool {
+	_, err := os.Stat(filepath.Join(dataDir, ControlSocket))
+	return err == nil
+}
+
 func (c *Client) do(ctx context.Context, path string, req ControlRequest, timeout time.Duration) (ControlResult, error) {
 	var res ControlResult
-	if _, err := os.Stat(c.socket); errors.Is(err, fs.ErrNotExist) {
-		return res, fmt.Errorf("%w %s (no socket at %s)", ErrNoService, c.dataDir, c.socket)
+	if err := c.present(); err != nil {
+		return res, err
 	}
 	body, err := json.Marshal(req)
 	if err != nil {
@@ -85,11 +141,7 @@ func (c *Client) do(ctx context.Context, path string, req ControlRequest, timeou
 	hreq.Header.Set("Content-Type", "application/json")
 	resp, err := c.http.Do(hreq)
 	if err != nil {
-		var op *net.OpError
-		if errors.As(err, &op) && op.Op == "dial" {
-			return res, fmt.Errorf("%w %s (nothing listens on %s: a stale socket?)", ErrNoService, c.dataDir, c.socket)
-		}
-		return res, fmt.Errorf("control socket %s: %w", c.socket, err)
+		return res, c.sendError(err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -123,7 +124,7 @@ func (s *Service) serveControl(ctx context.Context) (func(), error) {
 	}, nil
 }
 
-// controlHandler serves POST /v1/reconcile, /v1/suspend and /v1/resume. Waits end with
+// controlHandler serves POST /v1/reconcile, /v1/suspend and /v1/resume, and GET /v1/store. Waits end with
 // ctx.
 func (s *Service) controlHandler(ctx context.Context) http.Handler {
 	mux := http.NewServeMux()
@@ -154,6 +155,15 @@ func (s *Service) controlHandler(ctx context.Context) http.Handler {
 			json.NewEncoder(w).Encode(res)
 		})
 	}
+	mux.HandleFunc("GET /v1/store", func(w http.ResponseWriter, _ *http.Request) {
+		// A consistent copy of the store, for plan and run --once while this service
+		// holds the file.
+		w.Header().Set("Content-Type", "application/octet-stream")
+		size := func(n int64) { w.Header().Set("Content-Length", strconv.FormatInt(n, 10)) }
+		if _, err := s.store.DB.CopyTo(w, size); err != nil {
+			s.log.Warn("copy of the store for a client failed", "err", err)
+		}
+	})
 	handle("/v1/reconcile", s.controlReconcile)
 	handle("/v1/suspend", s.controlSuspend)
 	handle("/v1/resume", s.controlResume)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/tagflow/tagflow/automation"
 	"github.com/tagflow/tagflow/internal/convert"
 	"github.com/tagflow/tagflow/scanner"
+	"github.com/tagflow/tagflow/store"
 )
 
 // Options configure Open. Dir and DataDir are required; every other zero value turns its
@@ -39,6 +41,11 @@ type Options struct {
 	// rotated password is picked up at the next change of an object file, or at a Reload.
 	// Nil: only file changes reload.
 	Reload <-chan struct{}
+	// CopyIfLocked, when the store is held by a `tagflow run` serving DataDir, works on a
+	// copy of its store instead of failing with store.ErrLocked: the copy and a clone cache
+	// of its own live in a temporary directory that Close removes, so what this Service
+	// learns (new tags, statuses) is not kept. For plan and run --once. Not with Run.
+	CopyIfLocked bool
 }
 
 // Service is the standalone runtime over one objects directory and one data directory.
@@ -58,6 +65,9 @@ type Service struct {
 
 	applyMu sync.Mutex        // serializes applying configurations: reloads and overrides
 	loaded  automation.Config // the objects as their files define them, before overrides
+
+	dataDir string // where the store is: DataDir, or the temporary copy's directory
+	copied  bool   // dataDir is a copy of a running service's store (CopyIfLocked)
 }
 
 // PathError is the error of an objects path (run's -f) that cannot be read or is neither a
@@ -76,7 +86,7 @@ func (e *PathError) Unwrap() error { return e.Err }
 // opened, or a configuration the engine refuses. The metrics server, once started, runs
 // until ctx ends.
 func Open(ctx context.Context, o Options) (*Service, error) {
-	s := &Service{opts: o, log: o.Logger}
+	s := &Service{opts: o, log: o.Logger, dataDir: o.DataDir}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -96,10 +106,22 @@ func Open(ctx context.Context, o Options) (*Service, error) {
 		return nil, cfgErr
 	}
 	logProblems(s.log, cfgErr)
-	svc, err := automation.Open(o.DataDir, automation.OpenOptions{
+	oo := automation.OpenOptions{
 		Engine:  automation.Options{Logger: s.log, Metrics: m},
 		Scanner: []scanner.Option{scanner.WithLogger(s.log), scanner.WithUserAgent(o.UserAgent)},
-	})
+	}
+	var svc *automation.Service
+	var err error
+	if o.CopyIfLocked && serving(o.DataDir) {
+		// Ask the running service for a copy at once, not after the store's lock timeout.
+		svc, err = s.openCopy(ctx, store.ErrLocked, oo)
+	}
+	if svc == nil {
+		svc, err = automation.Open(o.DataDir, oo)
+		if errors.Is(err, store.ErrLocked) && o.CopyIfLocked {
+			svc, err = s.openCopy(ctx, err, oo)
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -112,8 +134,40 @@ func Open(ctx context.Context, o Options) (*Service, error) {
 	return s, nil
 }
 
-// Close closes the store.
-func (s *Service) Close() error { return s.store.Close() }
+// openCopy opens the engine over a copy of the store of the service running on DataDir,
+// made by that service, in a new temporary directory. locked is Open's error, kept when no
+// copy can be had.
+func (s *Service) openCopy(ctx context.Context, locked error, oo automation.OpenOptions) (*automation.Service, error) {
+	dir, err := os.MkdirTemp("", "tagflow-copy-")
+	if err != nil {
+		return nil, fmt.Errorf("%w; and no directory for a copy: %v", locked, err)
+	}
+	if err := NewClient(s.opts.DataDir).CopyStore(ctx, filepath.Join(dir, automation.StoreFile)); err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("%w; and no copy from a running tagflow: %v", locked, err)
+	}
+	svc, err := automation.Open(dir, oo)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	s.dataDir, s.copied = dir, true
+	s.log.Info("a running tagflow holds the store; working on a copy, discarded at exit", "data", s.opts.DataDir)
+	return svc, nil
+}
+
+// Copied reports whether the Service works on a copy of a running service's store
+// (Options.CopyIfLocked).
+func (s *Service) Copied() bool { return s.copied }
+
+// Close closes the store, and removes it when it is a copy.
+func (s *Service) Close() error {
+	err := s.store.Close()
+	if s.copied {
+		os.RemoveAll(s.dataDir)
+	}
+	return err
+}
 
 // RunOnce makes one pass over every object and writes the status snapshot.
 func (s *Service) RunOnce(ctx context.Context) (automation.Report, error) {
@@ -121,7 +175,9 @@ func (s *Service) RunOnce(ctx context.Context) (automation.Report, error) {
 	if err != nil {
 		return report, err
 	}
-	writeSnapshot(ctx, s.Engine, s.opts.DataDir, s.log)
+	if !s.copied { // the running service owns the snapshot
+		writeSnapshot(ctx, s.Engine, s.opts.DataDir, s.log)
+	}
 	return report, nil
 }
 

@@ -24,7 +24,8 @@ func newPlanCmd() *cobra.Command {
 		Long: `Plan scans the registries and evaluates the policies of the objects in DIR as
 "run --once" would, then prints, for each automation, the unified diff of the commit it would
 make. Nothing is committed or pushed, and no status is changed; the tag cache and the clone
-cache in --data-dir are refreshed. It exits non-zero if any object failed.`,
+cache in --data-dir are refreshed. While "tagflow run" serves --data-dir, plan works on a copy
+of its store instead, discarded at exit. It exits non-zero if any object failed.`,
 		Example: `  tagflow plan -f ./tagflow --secrets-dir ./secrets`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runPlan(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), o)
@@ -42,7 +43,9 @@ func runPlan(ctx context.Context, stdout, stderr io.Writer, o planOptions) error
 	if err != nil {
 		return err
 	}
-	svc, err := openStandalone(ctx, o.standaloneOptions(o.dir, log))
+	so := o.standaloneOptions(o.dir, log)
+	so.CopyIfLocked = true // plan works while a service runs on the data dir
+	svc, err := openStandalone(ctx, so)
 	if err != nil {
 		return err
 	}

@@ -50,7 +50,8 @@ event to a receiver's secret path (/hook/ + sha256 of token, name and namespace;
 docs/webhooks.md) triggers an immediate scan of the pushed image's repositories.
 
 With --once, run makes one pass over everything, prints each object's result, and exits
-non-zero if any object failed.`,
+non-zero if any object failed. Beside a "tagflow run" serving the same --data-dir, the pass
+works on a copy of its store, discarded at exit.`,
 		Example: `  tagflow run -f ./tagflow --secrets-dir ./secrets --once
   tagflow run -f /etc/tagflow --data-dir /var/lib/tagflow --secrets-dir /run/secrets --log-format json
   tagflow run -f ./tagflow --secrets-dir ./secrets --webhook-addr :9292`,
@@ -74,7 +75,9 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, o runOptions) error {
 		return err
 	}
 	so := o.standaloneOptions(o.dir, log)
-	if !o.once {
+	if o.once {
+		so.CopyIfLocked = true // a pass works while a service runs on the data dir
+	} else {
 		so.MetricsAddr, so.WebhookAddr, so.Reload = o.metricsAddr, o.webhookAddr, reloads
 	}
 	svc, err := openStandalone(ctx, so)
