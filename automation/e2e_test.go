@@ -479,3 +479,41 @@ func TestIntegrationRun(t *testing.T) {
 		t.Errorf("Trigger after Run: err = %v, want ErrNotRunning", err)
 	}
 }
+
+// An automation none of whose policies has a value still has its own checkout checked: the
+// missing branch is reported together with the policy that has no value (and its reason),
+// in one line, so that neither mistake hides the other.
+func TestIntegrationNoValuesDoesNotMaskBranch(t *testing.T) {
+	w := newWorld(t)
+	cfg := w.config()
+	cfg.Policies[0].Spec = policy.Spec{SemVer: "^7"}
+	cfg.Automations[0].Git.Branch = "no-such-branch"
+	e := w.engine(t, cfg)
+	rep, err := e.RunOnce(ctxFor(t))
+	if !errors.Is(err, automation.ErrFailed) {
+		t.Fatalf("RunOnce: err = %v, want ErrFailed", err)
+	}
+	var got automation.ObjectResult
+	for _, o := range rep.Objects {
+		if o.ID == autoID("fleet") {
+			got = o
+		}
+	}
+	if got.Ready || got.Reason == automation.ReasonNoValues ||
+		!strings.Contains(got.Message, "no-such-branch") ||
+		!strings.Contains(got.Message, "no latest reference from ImagePolicy/apps/web (") ||
+		strings.Contains(got.Message, "\n") {
+		t.Errorf("automation result = %+v; want the branch error and the policy without a value, in one line", got)
+	}
+
+	cfg.Automations[0].Git.Branch = "main" // the branch mended: only the policy is left
+	if err := e.Apply(cfg); err != nil {
+		t.Fatal(err)
+	}
+	rep, _ = e.RunOnce(ctxFor(t))
+	for _, o := range rep.Objects {
+		if o.ID == autoID("fleet") && (o.Reason != automation.ReasonNoValues || !strings.Contains(o.Message, "ImagePolicy/apps/web")) {
+			t.Errorf("automation result with its branch mended = %+v; want NoValues naming the policy", o)
+		}
+	}
+}

@@ -211,8 +211,9 @@ func TestReportErr(t *testing.T) {
 	if err := (Report{Objects: []ObjectResult{ok, suspended}}).Err(); err != nil {
 		t.Errorf("Err of a report without failures = %v", err)
 	}
-	err := Report{Objects: []ObjectResult{ok, bad, bad}}.Err()
-	if !errors.Is(err, ErrFailed) || err.Error() != "objects failed: 2 of 3: ImagePolicy/apps/b: no tag matches (and 1 more)" {
+	other := ObjectResult{ID: ObjectID{KindAutomation, "apps", "c"}, Reason: ReasonUpdateFailed, Message: "ImageUpdateAutomation/apps/c: push rejected"}
+	err := Report{Objects: []ObjectResult{ok, bad, other}}.Err()
+	if !errors.Is(err, ErrFailed) || err.Error() != "objects failed: 2 of 3: ImagePolicy/apps/b: no tag matches (and ImageUpdateAutomation/apps/c)" {
 		t.Errorf("Err = %v", err)
 	}
 }

@@ -68,7 +68,7 @@ func (r Report) Failed() []ObjectResult {
 }
 
 // Err returns nil when no object failed, else one line wrapping ErrFailed that counts the
-// failures and quotes the first one.
+// failures, quotes the first one and names the others.
 func (r Report) Err() error {
 	failed := r.Failed()
 	switch len(failed) {
@@ -77,7 +77,11 @@ func (r Report) Err() error {
 	case 1:
 		return fmt.Errorf("%w: 1 of %d: %s", ErrFailed, len(r.Objects), failed[0].Message)
 	}
-	return fmt.Errorf("%w: %d of %d: %s (and %d more)", ErrFailed, len(failed), len(r.Objects), failed[0].Message, len(failed)-1)
+	others := make([]string, 0, len(failed)-1)
+	for _, o := range failed[1:] {
+		others = append(others, o.ID.String())
+	}
+	return fmt.Errorf("%w: %d of %d: %s (and %s)", ErrFailed, len(failed), len(r.Objects), failed[0].Message, strings.Join(others, ", "))
 }
 
 // Pushed returns the results of the automations that pushed a commit.
@@ -502,8 +506,10 @@ func reasonFor(err error) string {
 
 // preflight returns the result of an automation that cannot run (invalid, suspended, no
 // values), recorded in s, or nil when it can. An automation none of whose policies has a
-// value is Waiting, not failed, when every one of them waits for minAge.
-func preflight(s sink, id ObjectID, ae *autoEntry, vals []setter.Value) *ObjectResult {
+// value is Waiting, not failed, when every one of them waits for minAge. One that fails for
+// want of values still has its own checkout (remote, branch, path) checked, so that its own
+// mistakes are reported with the policies', not found only once they are mended.
+func (e *Engine) preflight(ctx context.Context, s sink, id ObjectID, ae *autoEntry, vals []setter.Value) *ObjectResult {
 	var st ObjectStatus
 	switch {
 	case ae.err != nil:
@@ -518,12 +524,46 @@ func preflight(s sink, id ObjectID, ae *autoEntry, vals []setter.Value) *ObjectR
 			st.Message = fmt.Sprintf("%s: nothing to update yet: %s waiting for minAge; marked fields left as they are", id, policyList(ae.policies))
 		})
 	case len(vals) == 0:
-		st = s.record(id, fail(ReasonNoValues, fmt.Errorf("none of its %d policies has a latest reference", len(ae.policies))))
+		err := fmt.Errorf("no latest reference from %s", policyReasons(ae.policies, s.reason))
+		if cerr := e.checkCheckout(ctx, ae); cerr != nil && ctx.Err() == nil {
+			st = s.record(id, fail(reasonFor(cerr), fmt.Errorf("%w; and %w", cerr, err)))
+		} else {
+			st = s.record(id, fail(ReasonNoValues, err))
+		}
 	default:
 		return nil
 	}
 	r := resultOf(st)
 	return &r
+}
+
+// checkCheckout checks what the automation's commit needs of its remote, with no values:
+// that the remote answers with these credentials and has the branch and the path.
+func (e *Engine) checkCheckout(ctx context.Context, ae *autoEntry) error {
+	none := func(context.Context, string) (*setter.Result, error) { return &setter.Result{}, nil }
+	_, err := e.commit.Plan(ctx, request(ae, nil, none))
+	return err
+}
+
+// policyReasons names each of policies with the reason of its status:
+// "ImagePolicy/a/b (RepositoryNotReady), ImagePolicy/a/c (Failed)".
+func policyReasons(policies []ObjectID, reasonOf func(ObjectID) string) string {
+	if len(policies) == 0 {
+		return "any policy: none in the namespace of the automation"
+	}
+	const most = 20 // a namespace may have thousands; status lists them all
+	var parts []string
+	for _, pid := range policies[:min(len(policies), most)] {
+		p := pid.String()
+		if r := reasonOf(pid); r != "" {
+			p += " (" + r + ")"
+		}
+		parts = append(parts, p)
+	}
+	if len(policies) > most {
+		parts = append(parts, fmt.Sprintf("and %d more policies (tagflow status policy -n %s)", len(policies)-most, policies[0].Namespace))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // allWaiting reports whether every one of policies (at least one) is Waiting.
@@ -569,7 +609,7 @@ func (e *Engine) runAutomation(ctx context.Context, c *compiled, id ObjectID) (r
 	s := windowedSink{runSink{e}}
 	ae := c.autos[id]
 	vals := s.values(ae)
-	if r := preflight(s, id, ae, vals); r != nil {
+	if r := e.preflight(ctx, s, id, ae, vals); r != nil {
 		return *r, true
 	}
 	if r, ok, waited := e.waitForWindow(ctx, s, ae, vals); waited {
@@ -732,7 +772,9 @@ func (e *Engine) runGroup(ctx context.Context, ae *autoEntry, g pushGroup, prev 
 	o := groupOutcome{out: out, branch: g.branch}
 	if sr := out.Changed; sr != nil {
 		waiting := waitingMarkers(ae.policies, e.statusReason)
+		base := strings.TrimPrefix(path.Clean("/"+ae.cfg.Path), "/")
 		for _, w := range sr.Warnings {
+			w.File = path.Join(base, w.File) // from the repository's root, as plan says it
 			if waiting[w.NoValue] {
 				e.log.Info("marker left as it is: its policy waits for minAge", "object", id.String(), "file", w.File, "line", w.Line, "policy", w.NoValue)
 				continue

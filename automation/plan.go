@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/Masterminds/semver/v3"
 	"github.com/aymanbagabas/go-udiff"
 
 	"github.com/tagflow/tagflow/committer"
@@ -31,13 +32,19 @@ type AutomationPlan struct {
 	URL    string
 	Branch string
 	Head   string
+	// Checkout is the branch the commit would be made on (Head is its head); it differs
+	// from Branch when the automation pushes to a branch of its own.
+	Checkout string
 	// Message is the commit message the run would write.
 	Message string
 	// Files are the files that would change, by path; empty when nothing would.
 	Files []FilePlan
 	// Changes are the fields that would change ("file:line: old -> new").
 	Changes []string
-	// Warnings are the setter's warnings (markers it could not apply).
+	// Updates sum the changes up: one per policy and distinct old and new value.
+	Updates []Update
+	// Warnings are the setter's warnings (markers it could not apply), with paths from the
+	// repository's root.
 	Warnings []string
 	// PullRequests say what would happen to the pull request of each push branch, for an
 	// automation with a pull request.
@@ -47,6 +54,28 @@ type AutomationPlan struct {
 	// ("the update window opening Mon 09:00 Europe/Berlin (2026-12-07T08:00:00Z)").
 	NextWindow time.Time
 	Waits      string
+}
+
+// Update is one policy's change in a plan: "flux-system/web 1.0.15 -> 1.0.17".
+type Update struct {
+	// Policy is "NAMESPACE/NAME".
+	Policy string
+	// From and To are the tags (with a shortened digest when a marker reflects digests),
+	// or the whole values when they are not image references.
+	From, To string
+	// Downgrade is set when both are versions and To is the lower.
+	Downgrade bool
+	// Fields counts the fields changed.
+	Fields int
+}
+
+// String is "ns/name FROM -> TO", with " (downgrade)" when it is one.
+func (u Update) String() string {
+	s := fmt.Sprintf("%s %s -> %s", u.Policy, u.From, u.To)
+	if u.Downgrade {
+		s += " (downgrade)"
+	}
+	return s
 }
 
 // PullRequestPlan is what a run would do with the pull request of one push branch.
@@ -112,7 +141,7 @@ func (e *Engine) Plan(ctx context.Context) (PlanReport, error) {
 func (e *Engine) planAutomation(ctx context.Context, c *compiled, id ObjectID, s sink) (res ObjectResult, p AutomationPlan, ok bool) {
 	ae := c.autos[id]
 	vals := s.values(ae)
-	if r := preflight(s, id, ae, vals); r != nil {
+	if r := e.preflight(ctx, s, id, ae, vals); r != nil {
 		return *r, AutomationPlan{}, false
 	}
 	groups, err := pushGroups(ae, vals)
@@ -154,6 +183,7 @@ func (e *Engine) planGroup(ctx context.Context, s sink, ae *autoEntry, g pushGro
 	}
 	if p.Head == "" {
 		p.Head, p.Branch, p.Message = out.Head, out.Branch, out.Message
+		p.Checkout = ae.cfg.Git.Branch
 	}
 	base := strings.TrimPrefix(path.Clean("/"+ae.cfg.Path), "/")
 	files := p.add(base, out.Changed, waitingMarkers(ae.policies, s.reason))
@@ -202,10 +232,62 @@ func (p *AutomationPlan) add(base string, sr *setter.Result, waiting map[string]
 	for _, ch := range sr.Changes() {
 		p.Changes = append(p.Changes, ch.String())
 	}
+	for _, ch := range sr.AllChanges() {
+		p.addUpdate(ch)
+	}
 	for _, w := range sr.Warnings {
 		if !waiting[w.NoValue] {
+			w.File = path.Join(base, w.File)
 			p.Warnings = append(p.Warnings, w.String())
 		}
 	}
 	return files
+}
+
+// addUpdate counts one changed field in p.Updates.
+func (p *AutomationPlan) addUpdate(ch setter.Change) {
+	ns, rest, _ := strings.Cut(ch.Setter, ":")
+	name, _, _ := strings.Cut(rest, ":")
+	u := Update{Policy: ns + "/" + name, From: shortValue(ch.OldValue), To: shortValue(ch.NewValue)}
+	for i := range p.Updates {
+		if q := &p.Updates[i]; q.Policy == u.Policy && q.From == u.From && q.To == u.To {
+			q.Fields++
+			return
+		}
+	}
+	u.Fields = 1
+	if a, err := semver.NewVersion(strings.TrimPrefix(u.From, "v")); err == nil {
+		if b, err := semver.NewVersion(strings.TrimPrefix(u.To, "v")); err == nil {
+			u.Downgrade = b.LessThan(a)
+		}
+	}
+	p.Updates = append(p.Updates, u)
+}
+
+// shortValue is the tag of an image reference ("host/app:1.2" -> "1.2"), with its digest
+// cut to 12 hex digits ("1.2@sha256:0123456789ab"), a digest cut likewise, and any other
+// value as it is.
+func shortValue(v string) string {
+	if algo, hex, ok := strings.Cut(v, ":"); ok && algo == "sha256" && len(hex) > 12 {
+		return algo + ":" + hex[:12] // a digest field's value
+	}
+	ref, digest, hasDigest := strings.Cut(v, "@")
+	if i := strings.LastIndex(ref, ":"); i >= 0 && !strings.Contains(ref[i:], "/") {
+		ref = ref[i+1:]
+	} else if strings.Contains(ref, "/") {
+		if !hasDigest {
+			return v // a name without a tag or digest
+		}
+		ref = "" // a name without a tag: only its digest says which image
+	}
+	if !hasDigest {
+		return ref
+	}
+	if algo, hex, ok := strings.Cut(digest, ":"); ok && len(hex) > 12 {
+		digest = algo + ":" + hex[:12]
+	}
+	if ref == "" {
+		return "@" + digest
+	}
+	return ref + "@" + digest
 }

@@ -169,16 +169,17 @@ func (s *Service) Close() error {
 	return err
 }
 
-// RunOnce makes one pass over every object and writes the status snapshot.
+// RunOnce makes one pass over every object and writes the status snapshot. Its error wraps
+// automation.ErrFailed when objects failed; the report is complete then.
 func (s *Service) RunOnce(ctx context.Context) (automation.Report, error) {
 	report, err := s.Engine.RunOnce(ctx)
-	if err != nil {
-		return report, err
+	if err != nil && !errors.Is(err, automation.ErrFailed) {
+		return report, err // ctx ended
 	}
 	if !s.copied { // the running service owns the snapshot
 		writeSnapshot(ctx, s.Engine, s.opts.DataDir, s.log)
 	}
-	return report, nil
+	return report, err
 }
 
 // Run runs the engine until ctx ends: it reports ready on /readyz, serves the webhooks

@@ -37,7 +37,7 @@ func TestIntegrationPlanAndRunOnceBesideService(t *testing.T) {
 	if code != exitOK || !strings.Contains(out, "image: "+e.image+":1.2.0 #") {
 		t.Fatalf("plan beside a service: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}
-	if !strings.Contains(errOut, "working on a copy") || strings.Contains(errOut, "locked") {
+	if !strings.Contains(out, "planned on a copy of it") || strings.Contains(errOut, "locked") {
 		t.Errorf("plan does not say it worked on a copy of the store:\n%s", errOut)
 	}
 	if e.head(t) != pushed {

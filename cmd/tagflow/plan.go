@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -13,7 +15,10 @@ import (
 
 type planOptions struct {
 	runtimeOptions
-	dir string
+	dir     string
+	verbose bool
+	// logLevelSet: --log-level was given, and wins over the quiet default.
+	logLevelSet bool
 }
 
 func newPlanCmd() *cobra.Command {
@@ -28,17 +33,22 @@ cache in --data-dir are refreshed. While "tagflow run" serves --data-dir, plan w
 of its store instead, discarded at exit. It exits non-zero if any object failed.`,
 		Example: `  tagflow plan -f ./tagflow --secrets-dir ./secrets`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.logLevelSet = cmd.Flags().Changed("log-level")
 			return runPlan(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), o)
 		},
 	}
 	f := cmd.Flags()
 	f.StringVarP(&o.dir, "filename", "f", "", "directory (or YAML file) of the objects")
+	f.BoolVarP(&o.verbose, "verbose", "v", false, "log progress (scans, clones) on standard error; without it only warnings and errors")
 	o.addFlags(f, true)
 	_ = cmd.MarkFlagRequired("filename")
 	return cmd
 }
 
 func runPlan(ctx context.Context, stdout, stderr io.Writer, o planOptions) error {
+	if !o.verbose && !o.logLevelSet {
+		o.logLevel = "warn" // the plan is on stdout; progress logs only with --verbose
+	}
 	log, err := o.logger(stderr)
 	if err != nil {
 		return err
@@ -50,46 +60,113 @@ func runPlan(ctx context.Context, stdout, stderr io.Writer, o planOptions) error
 		return err
 	}
 	defer svc.Close()
+	cfg := svc.Config
+	if len(cfg.Repositories)+len(cfg.Policies)+len(cfg.Automations) == 0 {
+		if svc.Problems != nil {
+			printProblems(stdout, "# ", svc.Problems)
+			return passError(automation.Report{}, svc.Problems, o.dir)
+		}
+		fmt.Fprintf(stdout, "nothing to do: 0 image objects under %s\n", o.dir)
+		return nil
+	}
+	if svc.Copied() {
+		fmt.Fprintf(stdout, "# a running tagflow holds the store of %s: planned on a copy of it\n", o.dataDir)
+	}
 	plan, err := svc.Engine.Plan(ctx)
-	if err != nil {
+	if err != nil && !errors.Is(err, automation.ErrFailed) {
 		return err
 	}
-	// Objects waiting for minAge are not failures; say what they wait for.
-	for _, o := range plan.Report.Objects {
-		if o.Reason == automation.ReasonWaiting {
-			fmt.Fprintf(stdout, "# waiting: %s\n", o.Message)
-		}
+	if err := printPlan(stdout, plan, svc.Problems, log); err != nil {
+		return err
 	}
+	return passError(plan.Report, svc.Problems, o.dir)
+}
+
+// printPlan writes the plan: per automation a header, a summary line per policy's change,
+// the commit message and the diff; then the objects that wait, are suspended or failed
+// and those that could not be loaded (problems), one line each, and a last line that counts.
+func printPlan(w io.Writer, plan automation.PlanReport, problems error, log *slog.Logger) error {
+	pushes, changes := 0, 0
 	for _, a := range plan.Automations {
-		fmt.Fprintf(stdout, "# %s: %s branch %s at %s\n", a.ID, a.URL, a.Branch, shortSHA(a.Head))
+		header := fmt.Sprintf("# %s: %s branch %s at %s", a.ID, a.URL, a.Branch, shortSHA(a.Head))
+		if a.Checkout != "" && a.Checkout != a.Branch {
+			header = fmt.Sprintf("# %s: %s: a commit on %s at %s, pushed to branch %s (made from %s's head when it does not exist)",
+				a.ID, a.URL, a.Checkout, shortSHA(a.Head), a.Branch, a.Checkout)
+		}
+		fmt.Fprintln(w, header)
 		if a.Waits != "" {
 			// Outside its update windows, or in a freeze: say when a run may push.
-			fmt.Fprintf(stdout, "# waits for %s\n", a.Waits)
+			fmt.Fprintf(w, "# waits for %s\n", a.Waits)
 		}
 		for _, pr := range a.PullRequests {
 			line := fmt.Sprintf("# pull request %s -> %s: %s", pr.Branch, pr.Base, pr.Action)
 			if pr.Title != "" {
 				line += fmt.Sprintf(" (%q)", pr.Title)
 			}
-			fmt.Fprintln(stdout, line)
+			fmt.Fprintln(w, line)
+		}
+		for _, wn := range a.Warnings {
+			log.Warn("marker not applied", "object", a.ID.String(), "warning", wn)
+			fmt.Fprintf(w, "# warning: %s\n", oneLine(wn))
 		}
 		if len(a.Files) == 0 {
-			fmt.Fprintln(stdout, "# nothing to change")
+			fmt.Fprintln(w, "# nothing to change")
 			continue
 		}
-		fmt.Fprintf(stdout, "# commit message:\n")
-		for _, line := range strings.Split(strings.TrimRight(a.Message, "\n"), "\n") {
-			fmt.Fprintf(stdout, "#   %s\n", line)
+		pushes++
+		for _, u := range a.Updates {
+			changes++
+			fields := ""
+			if u.Fields > 1 {
+				fields = fmt.Sprintf(" (%d fields)", u.Fields)
+			}
+			fmt.Fprintf(w, "#   %s%s\n", u, fields)
 		}
-		if _, err := io.WriteString(stdout, a.Diff()); err != nil {
+		fmt.Fprintf(w, "# commit message:\n")
+		for _, line := range strings.Split(strings.TrimRight(a.Message, "\n"), "\n") {
+			fmt.Fprintf(w, "#   %s\n", line)
+		}
+		if _, err := io.WriteString(w, a.Diff()); err != nil {
 			return err
 		}
-		for _, w := range a.Warnings {
-			log.Warn("setter", "automation", a.ID.String(), "warning", w)
+	}
+	failed := 0
+	for _, o := range plan.Report.Objects {
+		switch {
+		case o.Reason == automation.ReasonWaiting:
+			// Objects waiting for minAge are not failures; say what they wait for.
+			fmt.Fprintf(w, "# waiting: %s\n", o.Message)
+		case o.Reason == automation.ReasonSuspended:
+			fmt.Fprintf(w, "# suspended: %s\n", o.Message)
+		case o.Failed():
+			failed++
+			fmt.Fprintf(w, "# failed: %s (%s)\n", o.Message, o.Reason)
 		}
 	}
-	for _, f := range plan.Report.Failed() {
-		log.Error("object failed", "object", f.ID.String(), "reason", f.Reason, "message", f.Message)
+	printProblems(w, "# ", problems)
+	summary := fmt.Sprintf("# %s: %s %s, %d failed", plural(len(plan.Report.Objects), "object", "objects"),
+		plural(pushes, "automation would push", "automations would push"), plural(changes, "change", "changes"), failed)
+	if n := configProblems(problems); n > 0 {
+		summary += fmt.Sprintf(", %d not loaded", n)
 	}
-	return passError(plan.Report, svc.Problems, o.dir)
+	_, err := fmt.Fprintln(w, summary)
+	return err
+}
+
+// printProblems writes a line for each object that could not be loaded, after prefix.
+func printProblems(w io.Writer, prefix string, problems error) {
+	if problems == nil {
+		return
+	}
+	for _, line := range strings.Split(problems.Error(), "\n") {
+		fmt.Fprintf(w, "%snot loaded: %s\n", prefix, line)
+	}
+}
+
+// plural is "1 thing" or "N things".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -87,11 +88,15 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, o runOptions) error {
 	defer svc.Close()
 	if o.once {
 		report, err := svc.RunOnce(ctx)
-		if err != nil {
+		if err != nil && !errors.Is(err, automation.ErrFailed) {
 			return err
 		}
 		if err := printReport(stdout, report); err != nil {
 			return err
+		}
+		if svc.Problems != nil {
+			fmt.Fprintln(stdout)
+			printProblems(stdout, "", svc.Problems)
 		}
 		return passError(report, svc.Problems, o.dir)
 	}

@@ -87,6 +87,10 @@ func runSet(ctx context.Context, stdout, stderr io.Writer, o setOptions) error {
 	if res != nil {
 		for _, w := range res.Warnings {
 			w.File = display(w.File)
+			if w.NoValue != "" {
+				// The setter says "has no value"; here the value is what --set gives.
+				w.Message = fmt.Sprintf("marker names policy %q, not given with --set; field left unchanged", w.NoValue)
+			}
 			fmt.Fprintf(stderr, "tagflow: warning: %s\n", oneLine(w.String()))
 		}
 		if o.dryRun {

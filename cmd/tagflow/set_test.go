@@ -73,7 +73,7 @@ deploy/values.yaml:2 1.0.0 -> 1.4.2
 	if stdout != wantOut {
 		t.Errorf("stdout:\n%s\nwant:\n%s", stdout, wantOut)
 	}
-	wantErr := "tagflow: warning: deploy/values.yaml:3: marker names policy \"apps:unknown\", which has no value; field left unchanged\n"
+	wantErr := "tagflow: warning: deploy/values.yaml:3: marker names policy \"apps:unknown\", not given with --set; field left unchanged\n"
 	if stderr != wantErr {
 		t.Errorf("stderr:\n%q\nwant:\n%q", stderr, wantErr)
 	}
