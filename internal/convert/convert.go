@@ -24,11 +24,26 @@ import (
 func Objects(objs *load.Objects, secrets Secrets) (automation.Config, error) {
 	var cfg automation.Config
 	var errs []error
+	// problem names the object, where it was read, and the cause; a GitRepository's
+	// problem names that object and where it was read too.
+	problem := func(kind, namespace, name string, err error) error {
+		where := ""
+		if o, ok := objs.Origins[load.Key{Kind: kind, Namespace: namespace, Name: name}]; ok && o.File != "" {
+			where = o.String() + ": "
+		}
+		var se *SourceError
+		if errors.As(err, &se) {
+			if o, ok := objs.Origins[load.Key{Kind: v1.GitRepositoryKind, Namespace: se.Namespace, Name: se.Name}]; ok && o.File != "" {
+				err = fmt.Errorf("%s %s/%s (%s): %w", v1.GitRepositoryKind, se.Namespace, se.Name, o, se.Err)
+			}
+		}
+		return fmt.Errorf("%s%s %s/%s: %w", where, kind, namespace, name, err)
+	}
 	for i := range objs.ImageRepositories {
 		r := &objs.ImageRepositories[i]
 		c, err := Repository(r, secrets, nil)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s %s/%s: %w", v1.ImageRepositoryKind, r.Namespace, r.Name, err))
+			errs = append(errs, problem(v1.ImageRepositoryKind, r.Namespace, r.Name, err))
 			continue
 		}
 		cfg.Repositories = append(cfg.Repositories, c)
@@ -37,7 +52,7 @@ func Objects(objs *load.Objects, secrets Secrets) (automation.Config, error) {
 		p := &objs.ImagePolicies[i]
 		c, err := Policy(p)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s %s/%s: %w", v1.ImagePolicyKind, p.Namespace, p.Name, err))
+			errs = append(errs, problem(v1.ImagePolicyKind, p.Namespace, p.Name, err))
 			continue
 		}
 		cfg.Policies = append(cfg.Policies, c)
@@ -48,13 +63,26 @@ func Objects(objs *load.Objects, secrets Secrets) (automation.Config, error) {
 		origin := objs.Origins[load.Key{Kind: v1.ImageUpdateAutomationKind, Namespace: a.Namespace, Name: a.Name}]
 		c, err := automationFrom(a, origin.APIVersion, secrets, sources, policies)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s %s/%s: %w", v1.ImageUpdateAutomationKind, a.Namespace, a.Name, err))
+			errs = append(errs, problem(v1.ImageUpdateAutomationKind, a.Namespace, a.Name, err))
 			continue
 		}
 		cfg.Automations = append(cfg.Automations, c)
 	}
 	return cfg, errors.Join(errs...)
 }
+
+// SourceError is a problem of the GitRepository an automation's spec.sourceRef names (its
+// secret), not of the automation itself.
+type SourceError struct {
+	Namespace, Name string
+	Err             error
+}
+
+func (e *SourceError) Error() string {
+	return fmt.Sprintf("%s %s/%s: %v", v1.GitRepositoryKind, e.Namespace, e.Name, e.Err)
+}
+
+func (e *SourceError) Unwrap() error { return e.Err }
 
 // Repository converts one ImageRepository, reading its credentials from secrets and, for a
 // spec.serviceAccountName without a spec.secretRef, from accounts. Nil accounts refuse a
@@ -267,13 +295,14 @@ func automationFrom(a *v1.ImageUpdateAutomation, apiVersion string, secrets Secr
 	// The repository: inline, or a GitRepository object.
 	var secretRef *v1.LocalObjectReference
 	var sourceRef *v1.GitRepositoryRef
+	var src *v1.GitRepository
 	switch {
 	case git.Repository != nil:
 		out.Git.URL = git.Repository.URL
 		secretRef = git.Repository.SecretRef
 	case s.SourceRef != nil:
-		src, err := findGitRepository(sources, s.SourceRef.Namespace, s.SourceRef.Name)
-		if err != nil {
+		var err error
+		if src, err = findGitRepository(sources, s.SourceRef.Namespace, s.SourceRef.Name); err != nil {
 			return out, fmt.Errorf("spec.sourceRef: %w", err)
 		}
 		out.Git.URL = src.Spec.URL
@@ -284,8 +313,11 @@ func automationFrom(a *v1.ImageUpdateAutomation, apiVersion string, secrets Secr
 	}
 	if secretRef != nil {
 		auth, err := gitAuth(secrets, secretRef.Name)
-		if err != nil {
-			return out, fmt.Errorf("git credentials: %w", err)
+		switch {
+		case err != nil && src != nil:
+			return out, &SourceError{Namespace: src.Namespace, Name: src.Name, Err: fmt.Errorf("spec.secretRef: %w", err)}
+		case err != nil:
+			return out, fmt.Errorf("spec.git.repository.secretRef: %w", err)
 		}
 		out.Git.Auth = auth
 	}
