@@ -8,3 +8,8 @@ package v1
 //
 // The status records the last value served in lastHandledReconcileAt.
 const ReconcileRequestAnnotation = "image.tagflow.dev/requestedAt"
+
+// SuspendReasonAnnotation says why an object's spec.suspend is set; `tagflow suspend
+// --reason` writes it, `tagflow resume` removes it, and the object's status message ends
+// with it while the object is suspended.
+const SuspendReasonAnnotation = "image.tagflow.dev/suspendReason"

@@ -21,7 +21,7 @@ type reconcileOptions struct {
 func newReconcileCmd() *cobra.Command {
 	var o reconcileOptions
 	cmd := &cobra.Command{
-		Use:   "reconcile KIND NAME [-n NS] [--no-wait] [--data-dir D]",
+		Use:   "reconcile KIND NAME [-n NS] [--no-wait] [--data-dir D | --kubeconfig K [--context C]]",
 		Short: "Scan, evaluate or run an object now, in the running service",
 		Long: `Reconcile asks the "tagflow run" serving --data-dir to act on one object at once, through
 its control socket (DATA_DIR/tagflow.sock): a repository is scanned (and its policies
@@ -30,9 +30,16 @@ a policy evaluated, an automation run. It waits for the result and prints the ob
 status line, as "tagflow status" does; it exits 1 when the result is a failure.
 
 KIND is repository, policy or automation (or ImageRepository, ImagePolicy,
-ImageUpdateAutomation), in any case. Without -n, the one object of that kind and name.`,
+ImageUpdateAutomation), in any case. Without -n, the one object of that kind and name.
+
+With --kubeconfig or --context it acts on the object in that cluster instead, as "flux
+reconcile" does: it sets the reconcile-request annotation (image.tagflow.dev/requestedAt, or
+reconcile.fluxcd.io/requestedAt where tagflow controller runs with --api=flux) and waits
+until the object's status.lastHandledReconcileAt says tagflow controller served it. Without
+-n, the context's namespace.`,
 		Example: `  tagflow reconcile repository web -n flux-system
-  tagflow reconcile automation fleet --no-wait`,
+  tagflow reconcile automation fleet --no-wait
+  tagflow reconcile policy web -n flux-system --context prod`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runReconcile(cmd.Context(), cmd.OutOrStdout(), args, o)
@@ -53,6 +60,9 @@ func runReconcile(ctx context.Context, w io.Writer, args []string, o reconcileOp
 	if o.timeout <= 0 {
 		return usagef("--timeout %s: want a positive duration", o.timeout)
 	}
+	if o.inCluster() {
+		return reconcileInCluster(ctx, w, id, o)
+	}
 	res, err := standalone.NewClient(o.dataDir).Reconcile(ctx, id, standalone.ReconcileOptions{NoWait: o.noWait, Timeout: o.timeout})
 	if err != nil {
 		return err
@@ -69,6 +79,32 @@ func runReconcile(ctx context.Context, w io.Writer, args []string, o reconcileOp
 	}
 	if res.Status.Failed() {
 		return fmt.Errorf("reconciling %s failed: %s", res.Object, res.Status.Reason)
+	}
+	return nil
+}
+
+// reconcileInCluster asks tagflow controller to act on the object now, through its
+// reconcile-request annotation, and prints its Ready condition once served.
+func reconcileInCluster(ctx context.Context, w io.Writer, id automation.ObjectID, o reconcileOptions) error {
+	c, err := connectCluster(o.kubeconfig, o.kubeContext)
+	if err != nil {
+		return err
+	}
+	obj, err := c.Reconcile(ctx, id, o.noWait, o.timeout)
+	if err != nil {
+		return err
+	}
+	id.Namespace = obj.GetNamespace()
+	if o.noWait {
+		_, err := fmt.Fprintf(w, "%s: reconcile requested\n", id)
+		return err
+	}
+	failed, err := printClusterStatus(w, id, obj)
+	if err != nil {
+		return err
+	}
+	if failed {
+		return fmt.Errorf("reconciling %s failed", id)
 	}
 	return nil
 }

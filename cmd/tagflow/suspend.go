@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tagflow/tagflow/automation"
 	"github.com/tagflow/tagflow/standalone"
 )
 
@@ -18,7 +19,7 @@ type suspendOptions struct {
 func newSuspendCmd() *cobra.Command {
 	var o suspendOptions
 	cmd := &cobra.Command{
-		Use:   "suspend KIND NAME [-n NS] [--reason R] [--data-dir D]",
+		Use:   "suspend KIND NAME [-n NS] [--reason R] [--data-dir D | --kubeconfig K [--context C]]",
 		Short: "Stop an object in the running service until resumed",
 		Long: `Suspend stops one object of the "tagflow run" serving --data-dir, through its control
 socket, until "tagflow resume": a repository is not scanned, a policy not evaluated (its
@@ -26,7 +27,10 @@ automations keep its latest reference), an automation neither commits nor pushes
 suspension is kept in the store, outlives restarts and edits of the object files, and shows
 in "tagflow status" with its time and reason.
 
-KIND is repository, policy or automation (or the full kind names), in any case.`,
+KIND is repository, policy or automation (or the full kind names), in any case.
+
+With --kubeconfig or --context it sets the object's spec.suspend in that cluster instead, as
+"flux suspend" does, with the reason in the image.tagflow.dev/suspendReason annotation.`,
 		Example: `  tagflow suspend automation fleet -n flux-system --reason "release freeze"`,
 		Args:    cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -44,6 +48,9 @@ func runSuspend(ctx context.Context, w io.Writer, args []string, o suspendOption
 	if err != nil {
 		return err
 	}
+	if o.inCluster() {
+		return setSuspendInCluster(ctx, w, id, o.controlOptions, true, o.reason)
+	}
 	res, err := standalone.NewClient(o.dataDir).Suspend(ctx, id, o.reason)
 	if err != nil {
 		return err
@@ -59,10 +66,12 @@ func runSuspend(ctx context.Context, w io.Writer, args []string, o suspendOption
 func newResumeCmd() *cobra.Command {
 	var o controlOptions
 	cmd := &cobra.Command{
-		Use:   "resume KIND NAME [-n NS] [--data-dir D]",
+		Use:   "resume KIND NAME [-n NS] [--data-dir D | --kubeconfig K [--context C]]",
 		Short: "Resume an object suspended with tagflow suspend",
 		Long: `Resume ends the suspension "tagflow suspend" made, in the "tagflow run" serving
---data-dir: the object runs again at once (a resumed automation commits what waited).`,
+--data-dir: the object runs again at once (a resumed automation commits what waited). With
+--kubeconfig or --context it clears the spec.suspend of the object in that cluster and
+requests a reconcile.`,
 		Example: `  tagflow resume automation fleet -n flux-system`,
 		Args:    cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -78,6 +87,9 @@ func runResume(ctx context.Context, w io.Writer, args []string, o controlOptions
 	if err != nil {
 		return err
 	}
+	if o.inCluster() {
+		return setSuspendInCluster(ctx, w, id, o, false, "")
+	}
 	res, err := standalone.NewClient(o.dataDir).Resume(ctx, id)
 	if err != nil {
 		return err
@@ -87,5 +99,30 @@ func runResume(ctx context.Context, w io.Writer, args []string, o controlOptions
 		return err
 	}
 	_, err = fmt.Fprintf(w, "%s resumed\n", res.Object)
+	return err
+}
+
+// setSuspendInCluster sets or clears the spec.suspend of the object in the cluster.
+func setSuspendInCluster(ctx context.Context, w io.Writer, id automation.ObjectID, o controlOptions, suspend bool, reason string) error {
+	c, err := connectCluster(o.kubeconfig, o.kubeContext)
+	if err != nil {
+		return err
+	}
+	was, err := c.SetSuspend(ctx, id, suspend, reason)
+	if err != nil {
+		return err
+	}
+	_, ns := c.resource(id)
+	id.Namespace = ns
+	switch {
+	case suspend && reason != "":
+		_, err = fmt.Fprintf(w, "%s suspended: %s\n", id, reason)
+	case suspend:
+		_, err = fmt.Fprintf(w, "%s suspended\n", id)
+	case !was:
+		_, err = fmt.Fprintf(w, "%s was not suspended\n", id)
+	default:
+		_, err = fmt.Fprintf(w, "%s resumed\n", id)
+	}
 	return err
 }

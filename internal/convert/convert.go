@@ -99,6 +99,8 @@ func Repository(r *v1.ImageRepository, secrets Secrets, accounts ServiceAccounts
 		ID:       automation.ObjectID{Kind: automation.KindRepository, Namespace: r.Namespace, Name: r.Name},
 		Schedule: s.Schedule,
 		Suspend:  s.Suspend,
+		// The reason `tagflow suspend --reason` gave a cluster's object.
+		SuspendReason: suspendReason(s.Suspend, r.Annotations),
 		Scan: scanner.Repository{
 			Image:    s.Image,
 			Insecure: s.Insecure,
@@ -258,7 +260,16 @@ func Policy(p *v1.ImagePolicy) (automation.Policy, error) {
 		Spec:          spec,
 		ReflectDigest: automation.ReflectDigest(s.DigestReflectionPolicy),
 		Suspend:       s.Suspend,
+		SuspendReason: suspendReason(s.Suspend, p.Annotations),
 	}, nil
+}
+
+// suspendReason is the reason of a suspended object's v1.SuspendReasonAnnotation.
+func suspendReason(suspended bool, annotations map[string]string) string {
+	if !suspended {
+		return ""
+	}
+	return annotations[v1.SuspendReasonAnnotation]
 }
 
 // Automation converts one ImageUpdateAutomation, reading its credentials from secrets. The
@@ -278,6 +289,8 @@ func automationFrom(a *v1.ImageUpdateAutomation, apiVersion string, secrets Secr
 		ID:       automation.ObjectID{Kind: automation.KindAutomation, Namespace: a.Namespace, Name: a.Name},
 		Interval: s.Interval.Duration,
 		Suspend:  s.Suspend,
+
+		SuspendReason: suspendReason(s.Suspend, a.Annotations),
 	}
 	sched, err := updateSchedule(&s)
 	if err != nil {
