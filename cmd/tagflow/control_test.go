@@ -61,7 +61,8 @@ func TestIntegrationControlCommands(t *testing.T) {
 	// commits it.
 	e.reg.Seed(t, "shop/web", []string{"1.2.0"})
 	code, out, errOut = ctl("reconcile", "repository", "web", "-n", "flux-system")
-	if code != exitOK || !strings.HasPrefix(out, "OBJECT") || !strings.Contains(out, "ImageRepository/flux-system/web  true   Succeeded  5 tags of "+e.image) {
+	if f := strings.Fields(lastLine(out)); code != exitOK || !strings.HasPrefix(out, "OBJECT") || len(f) < 5 ||
+		f[0] != "repository/web" || f[1] != "true" || f[2] != "Succeeded" || !strings.HasSuffix(out, "5 tags of "+e.image+"\n") {
 		t.Fatalf("reconcile repository: exit %d\nstdout:\n%s\nstderr: %s", code, out, errOut)
 	}
 	t.Logf("tagflow reconcile repository web -n flux-system\n%s", out)
@@ -100,7 +101,7 @@ func TestIntegrationControlCommands(t *testing.T) {
 		t.Errorf("reconcile of a suspended automation: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 	code, out, _ = ctl("reconcile", "policy", "web")
-	if code != exitOK || !strings.Contains(out, e.image+":1.3.0") {
+	if code != exitOK || !strings.Contains(out, "policy/web ") || !strings.Contains(out, "  1.3.0 (was 1.2.0)\n") {
 		t.Fatalf("reconcile policy: exit %d\n%s", code, out)
 	}
 	t.Logf("tagflow reconcile policy web\n%s", out)
@@ -128,7 +129,7 @@ func TestIntegrationControlCommands(t *testing.T) {
 	}
 	waitFor(t, "the commit of 1.3.0 after resume", func() bool { return strings.Contains(e.file(t), e.image+":1.3.0 #") })
 	code, out, errOut = ctl("reconcile", "automation", "fleet")
-	if code != exitOK || !strings.Contains(out, "ImageUpdateAutomation/flux-system/fleet  true") {
+	if f := strings.Fields(lastLine(out)); code != exitOK || len(f) < 3 || f[0] != "automation/fleet" || f[1] != "true" {
 		t.Errorf("reconcile automation: exit %d\n%s%s", code, out, errOut)
 	}
 	t.Logf("tagflow reconcile automation fleet\n%s", out)

@@ -261,7 +261,7 @@ func TestIntegrationRunPlanStatus(t *testing.T) {
 		t.Errorf("repository status: %d tags, want 5", r.TagCount)
 	}
 	code, out, _ = e.cli(t, "status")
-	if code != exitOK || !strings.Contains(out, "ImagePolicy/flux-system/web") || !strings.Contains(out, e.image+":1.2.0") {
+	if code != exitOK || !strings.Contains(out, "policy/web ") || !strings.Contains(out, " 1.2.0 (was 1.1.0)\n") {
 		t.Errorf("status table (exit %d):\n%s", code, out)
 	}
 	checkStatusViews(t, e)

@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 	"sigs.k8s.io/yaml"
 
 	"github.com/tagflow/tagflow/automation"
+	"github.com/tagflow/tagflow/internal/statusview"
 	"github.com/tagflow/tagflow/standalone"
 )
 
@@ -82,7 +82,7 @@ func runStatus(ctx context.Context, w io.Writer, o statusOptions, args []string)
 		_, err = w.Write(b)
 		return err
 	case "wide":
-		return printStatusesWide(w, st)
+		return statusview.Wide(w, st, time.Now())
 	}
 	return printStatuses(w, st)
 }
@@ -105,56 +105,7 @@ func statusFilter(args []string, namespace string) (func(automation.ObjectID) bo
 	}, nil
 }
 
+// printStatuses writes the status table (statusview.Table) as of now.
 func printStatuses(w io.Writer, st []automation.ObjectStatus) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "OBJECT\tREADY\tREASON\tDETAIL\tUPDATED")
-	for _, s := range st {
-		fmt.Fprintf(tw, "%s\t%t\t%s\t%s\t%s\n", s.ID, s.Ready, s.Reason, statusDetail(s), ago(s.UpdatedAt))
-	}
-	return tw.Flush()
-}
-
-// printStatusesWide is printStatuses with the message and the last transition.
-func printStatusesWide(w io.Writer, st []automation.ObjectStatus) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "OBJECT\tREADY\tREASON\tDETAIL\tUPDATED\tSINCE\tMESSAGE")
-	for _, s := range st {
-		fmt.Fprintf(tw, "%s\t%t\t%s\t%s\t%s\t%s\t%s\n", s.ID, s.Ready, s.Reason, statusDetail(s), ago(s.UpdatedAt), ago(s.LastTransition), s.Message)
-	}
-	return tw.Flush()
-}
-
-// statusDetail is the one fact that matters most for the object's kind, or its message when
-// it is not ready.
-func statusDetail(s automation.ObjectStatus) string {
-	if !s.Ready && s.Message != "" {
-		return s.Message
-	}
-	switch s.ID.Kind {
-	case automation.KindRepository:
-		return fmt.Sprintf("%d tags of %s", s.TagCount, s.Image)
-	case automation.KindPolicy:
-		return s.LatestRef
-	case automation.KindAutomation:
-		if s.Reason == automation.ReasonOutsideWindow {
-			// What waits, and for which window: the message says it, in the window's zone.
-			return strings.TrimPrefix(s.Message, s.ID.String()+": ")
-		}
-		detail := "nothing pushed yet"
-		if s.LastPushCommit != "" {
-			detail = fmt.Sprintf("pushed %s to %s %s", shortSHA(s.LastPushCommit), s.LastPushBranch, ago(s.LastPushTime))
-		}
-		if !s.NextWindow.IsZero() {
-			detail += "; next update window " + s.NextWindow.UTC().Format(time.RFC3339)
-		}
-		return detail
-	}
-	return s.Message
-}
-
-func ago(t time.Time) string {
-	if t.IsZero() {
-		return "-"
-	}
-	return time.Since(t).Round(time.Second).String() + " ago"
+	return statusview.Table(w, st, time.Now())
 }

@@ -9,11 +9,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"text/tabwriter"
+	"time"
 
 	"github.com/tagflow/tagflow/api/v1/load"
 	"github.com/tagflow/tagflow/automation"
 	"github.com/tagflow/tagflow/internal/convert"
+	"github.com/tagflow/tagflow/internal/statusview"
 )
 
 // Options configures Run. The zero value runs the demo quietly and removes everything it
@@ -213,7 +214,10 @@ func (d *walkthrough) run(ctx context.Context) error {
 	if statuses, err = engine.Status(ctx); err != nil {
 		return fmt.Errorf("reading the status: %w", err)
 	}
-	d.statusTable(statuses)
+	// The table tagflow status prints, in the same format.
+	if err := statusview.Table(d.w, statuses, time.Now()); err != nil {
+		return err
+	}
 	return nil
 }
 
@@ -246,24 +250,6 @@ func (d *walkthrough) pass(ctx context.Context, engine *automation.Engine, name,
 	d.printf("pushed %s to main; as the remote has it (git show):\n\n", short(c.Hash))
 	d.block(c.show())
 	return nil
-}
-
-func (d *walkthrough) statusTable(statuses []automation.ObjectStatus) {
-	tw := tabwriter.NewWriter(d.w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "OBJECT\tREADY\tREASON\tDETAIL")
-	for _, s := range statuses {
-		var detail string
-		switch s.ID.Kind {
-		case automation.KindRepository:
-			detail = fmt.Sprintf("%d tags", s.TagCount)
-		case automation.KindPolicy:
-			detail = fmt.Sprintf("latest %s, previous %s", tagOf(s.LatestRef), tagOf(s.PreviousRef))
-		case automation.KindAutomation:
-			detail = fmt.Sprintf("last push %s to %s", short(s.LastPushCommit), s.LastPushBranch)
-		}
-		fmt.Fprintf(tw, "%s\t%t\t%s\t%s\n", s.ID, s.Ready, s.Reason, detail)
-	}
-	tw.Flush()
 }
 
 // short is a commit hash's first seven digits.

@@ -14,6 +14,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/tagflow/tagflow/internal/statusview"
 )
 
 // runKept runs the demo with Keep into a fresh directory and returns its output and the
@@ -165,7 +167,7 @@ func TestRun(t *testing.T) {
 		"== 8. Status",
 		"ImagePolicy/demo/web",
 		"latest 1.3.0, previous 1.2.0",
-		"last push " + short(commits[0].Hash.String()) + " to main",
+		"pushed " + statusview.ShortSHA(commits[0].Hash.String()) + " to main",
 		"Kept everything in " + dir,
 	}
 	rest := out
