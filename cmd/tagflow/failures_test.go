@@ -59,8 +59,8 @@ func TestIntegrationFailuresNeverHidden(t *testing.T) {
 	t.Logf("tagflow plan\n%s", out)
 	for _, want := range []string{
 		"#   flux-system/web 1.0.0 -> 1.1.0\n",
-		"# failed: ImagePolicy/flux-system/api: ",
-		"# failed: ImageRepository/flux-system/gone: ",
+		"# failed: ImagePolicy/flux-system/api (NoMatch):",
+		"# failed: ImageRepository/flux-system/gone (ScanFailed):",
 		"# not loaded: ",
 		"orphan",
 		"# 5 objects: 1 automation would push 1 change, 2 failed, 1 not loaded\n",

@@ -32,7 +32,7 @@ func TestIntegrationMinAgeNewInstall(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("plan: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}
-	if !strings.Contains(out, "# waiting: ImagePolicy/flux-system/web: no tag is old enough yet") ||
+	if !strings.Contains(out, "# waiting: ImagePolicy/flux-system/web:") || !strings.Contains(out, "no tag is old enough yet") ||
 		!strings.Contains(out, "1.1.0 eligible at ") {
 		t.Errorf("plan output does not say what it waits for:\n%s", out)
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -88,12 +89,13 @@ func runPlan(ctx context.Context, stdout, stderr io.Writer, o planOptions) error
 func printPlan(w io.Writer, plan automation.PlanReport, problems error, log *slog.Logger) error {
 	pushes, changes := 0, 0
 	for _, a := range plan.Automations {
-		header := fmt.Sprintf("# %s: %s branch %s at %s", a.ID, a.URL, a.Branch, shortSHA(a.Head))
-		if a.Checkout != "" && a.Checkout != a.Branch {
-			header = fmt.Sprintf("# %s: %s: a commit on %s at %s, pushed to branch %s (made from %s's head when it does not exist)",
-				a.ID, a.URL, a.Checkout, shortSHA(a.Head), a.Branch, a.Checkout)
+		if a.Checkout == "" || a.Checkout == a.Branch {
+			fmt.Fprintf(w, "# %s: %s branch %s at %s\n", a.ID, a.URL, a.Branch, shortSHA(a.Head))
+		} else {
+			// Pushed to a branch of its own: the commit is made on the checkout branch's head.
+			fmt.Fprintf(w, "# %s: %s branch %s at %s\n", a.ID, a.URL, a.Checkout, shortSHA(a.Head))
+			fmt.Fprintf(w, "#   pushed to branch %s (created from %s's head when missing)\n", a.Branch, a.Checkout)
 		}
-		fmt.Fprintln(w, header)
 		if a.Waits != "" {
 			// Outside its update windows, or in a freeze: say when a run may push.
 			fmt.Fprintf(w, "# waits for %s\n", a.Waits)
@@ -105,23 +107,24 @@ func printPlan(w io.Writer, plan automation.PlanReport, problems error, log *slo
 			}
 			fmt.Fprintln(w, line)
 		}
+		for _, u := range a.Updates {
+			changes++
+			fields := ""
+			if u.Fields > 1 {
+				fields = fmt.Sprintf(" in %d fields", u.Fields)
+			}
+			fmt.Fprintf(w, "#   %s%s\n", u, fields)
+		}
 		for _, wn := range a.Warnings {
 			log.Warn("marker not applied", "object", a.ID.String(), "warning", wn)
-			fmt.Fprintf(w, "# warning: %s\n", oneLine(wn))
+			where, what, _ := strings.Cut(oneLine(wn), ": ")
+			comment(w, "warning: "+where, what)
 		}
 		if len(a.Files) == 0 {
 			fmt.Fprintln(w, "# nothing to change")
 			continue
 		}
 		pushes++
-		for _, u := range a.Updates {
-			changes++
-			fields := ""
-			if u.Fields > 1 {
-				fields = fmt.Sprintf(" (%d fields)", u.Fields)
-			}
-			fmt.Fprintf(w, "#   %s%s\n", u, fields)
-		}
 		fmt.Fprintf(w, "# commit message:\n")
 		for _, line := range strings.Split(strings.TrimRight(a.Message, "\n"), "\n") {
 			fmt.Fprintf(w, "#   %s\n", line)
@@ -132,18 +135,24 @@ func printPlan(w io.Writer, plan automation.PlanReport, problems error, log *slo
 	}
 	failed := 0
 	for _, o := range plan.Report.Objects {
+		message := strings.TrimPrefix(o.Message, o.ID.String()+": ")
 		switch {
 		case o.Reason == automation.ReasonWaiting:
 			// Objects waiting for minAge are not failures; say what they wait for.
-			fmt.Fprintf(w, "# waiting: %s\n", o.Message)
+			comment(w, fmt.Sprintf("waiting: %s", o.ID), message)
 		case o.Reason == automation.ReasonSuspended:
-			fmt.Fprintf(w, "# suspended: %s\n", o.Message)
+			comment(w, fmt.Sprintf("suspended: %s", o.ID), message)
 		case o.Failed():
 			failed++
-			fmt.Fprintf(w, "# failed: %s (%s)\n", o.Message, o.Reason)
+			comment(w, fmt.Sprintf("failed: %s (%s)", o.ID, o.Reason), message)
 		}
 	}
-	printProblems(w, "# ", problems)
+	if problems != nil {
+		for _, line := range strings.Split(problems.Error(), "\n") {
+			where, what, _ := strings.Cut(line, ": ")
+			comment(w, "not loaded: "+where, what)
+		}
+	}
 	summary := fmt.Sprintf("# %s: %s %s, %d failed", plural(len(plan.Report.Objects), "object", "objects"),
 		plural(pushes, "automation would push", "automations would push"), plural(changes, "change", "changes"), failed)
 	if n := configProblems(problems); n > 0 {
@@ -151,6 +160,29 @@ func printPlan(w io.Writer, plan automation.PlanReport, problems error, log *slo
 	}
 	_, err := fmt.Fprintln(w, summary)
 	return err
+}
+
+// planWidth is the width of the plan's own lines (the diff's are the files').
+const planWidth = 120
+
+// comment writes "# HEAD: TEXT" on one line when it fits planWidth, else "# HEAD:" and the
+// text wrapped at spaces into lines of "#   ...". Nothing is cut.
+func comment(w io.Writer, head, text string) {
+	line := "# " + head + ": " + text
+	if utf8.RuneCountInString(line) <= planWidth {
+		fmt.Fprintln(w, line)
+		return
+	}
+	fmt.Fprintf(w, "# %s:\n", head)
+	cur := "#  "
+	for _, word := range strings.Fields(text) {
+		if utf8.RuneCountInString(cur)+1+utf8.RuneCountInString(word) > planWidth && cur != "#  " {
+			fmt.Fprintln(w, cur)
+			cur = "#  "
+		}
+		cur += " " + word
+	}
+	fmt.Fprintln(w, cur)
 }
 
 // printProblems writes a line for each object that could not be loaded, after prefix.
