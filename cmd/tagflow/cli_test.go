@@ -212,7 +212,7 @@ func TestDemo(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("demo: exit %d: %s", code, errOut)
 	}
-	for _, want := range []string{"== 4. A pass", "== 6. The next pass", "no commit", "ImageUpdateAutomation/demo/deploy  true"} {
+	for _, want := range []string{"== 4. A pass", "== 6. The next pass", "no commit", "automation/deploy  true"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q", want)
 		}

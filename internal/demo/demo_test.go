@@ -165,8 +165,8 @@ func TestRun(t *testing.T) {
 		"== 7. A pass with nothing new",
 		"no commit",
 		"== 8. Status",
-		"ImagePolicy/demo/web",
-		"latest 1.3.0, previous 1.2.0",
+		"policy/web",
+		"1.3.0 (was 1.2.0)",
 		"pushed " + statusview.ShortSHA(commits[0].Hash.String()) + " to main",
 		"Kept everything in " + dir,
 	}
