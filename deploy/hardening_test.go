@@ -17,7 +17,7 @@ import (
 var controllerFlags = []string{
 	"metrics-addr", "health-addr", "webhook-addr", "leader-elect", "leader-election-namespace",
 	"watch-label-selector", "watch-namespace", "data-dir", "concurrency", "log-format", "log-level",
-	"registry-rate", "api",
+	"registry-rate", "registry-limit", "api",
 }
 
 // checkDeployment fails the test for every way d falls short of how tagflow's controller must

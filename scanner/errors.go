@@ -55,7 +55,9 @@ var (
 	ErrNotFound = errors.New("not found")
 
 	// ErrRateLimited: the registry still answered 429 Too Many Requests after the retries,
-	// or asked to wait longer than the retry policy allows.
+	// or asked to wait longer than the retry policy allows; or the request was not sent
+	// because the registry asked for a pause (429 with Retry-After, rate-limit headers
+	// saying nothing remains) that outlasts what the call may wait.
 	ErrRateLimited = errors.New("rate limited")
 
 	// ErrUnavailable: the registry could not be reached or answered 5xx after the retries.
@@ -123,6 +125,9 @@ func classify(err error) error {
 	if errors.As(err, &rt) {
 		return ErrTimeout
 	}
+	if _, ok := errPaused(err); ok {
+		return ErrRateLimited
+	}
 	if pe := proxyFailure(err); pe != nil {
 		if pe.StatusCode == 0 || pe.StatusCode >= 500 {
 			return ErrUnavailable
@@ -168,6 +173,9 @@ func describe(err error) string {
 	var rt *repoTimeoutError
 	if errors.As(err, &rt) {
 		return rt.Error() // whichever request was cut off
+	}
+	if pe, ok := errPaused(err); ok {
+		return pe.Error() // whichever request was held back
 	}
 	if pe := proxyFailure(err); pe != nil {
 		return pe.Error() // the proxy failed, whichever request it was

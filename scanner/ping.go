@@ -37,8 +37,8 @@ const (
 	pingBodyLimit = 64 << 10
 )
 
-func newPingCache(next http.RoundTripper) *pingCache {
-	return &pingCache{next: next, now: time.Now, answers: map[string]pingAnswer{}}
+func newPingCache(next http.RoundTripper, c Clock) *pingCache {
+	return &pingCache{next: next, now: c.Now, answers: map[string]pingAnswer{}}
 }
 
 func isPing(r *http.Request) bool {

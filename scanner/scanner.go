@@ -15,7 +15,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
-	"golang.org/x/time/rate"
 )
 
 // Repository is one repository to scan, with everything needed to reach it. It is a plain
@@ -108,16 +107,16 @@ type Scanner struct {
 	opts options
 
 	mu      sync.Mutex
-	limits  map[string]*limits    // by registry host
-	clients map[clientKey]*client // authenticated transports
-	clock   uint64                // use counter for evicting clients
+	limits  map[string]*registryLimiter // by registry host
+	clients map[clientKey]*client       // authenticated transports
+	clock   uint64                      // use counter for evicting clients
 }
 
 // New returns a Scanner.
 func New(opts ...Option) *Scanner {
 	return &Scanner{
 		opts:    makeOptions(opts...),
-		limits:  map[string]*limits{},
+		limits:  map[string]*registryLimiter{},
 		clients: map[clientKey]*client{},
 	}
 }
@@ -222,10 +221,8 @@ func (s *Scanner) client(key clientKey, repo Repository) (*client, error) {
 	}
 	lim, ok := s.limits[key.registry]
 	if !ok {
-		lim = &limits{
-			sem:  make(chan struct{}, s.opts.concurrency),
-			rate: rate.NewLimiter(s.opts.rate, s.opts.burst),
-		}
+		ceiling, r, burst := s.opts.limitsOf(key.registry)
+		lim = newRegistryLimiter(key.registry, ceiling, r, burst, s.opts)
 		s.limits[key.registry] = lim
 	}
 	pings := newPingCache(&limitedTransport{
@@ -235,7 +232,8 @@ func (s *Scanner) client(key clientKey, repo Repository) (*client, error) {
 		retry:    s.opts.retry,
 		timeout:  s.opts.timeout,
 		log:      s.opts.logger,
-	})
+		clock:    s.opts.clock,
+	}, s.opts.clock)
 	c := &client{
 		rt:       transport.NewUserAgent(pings, s.opts.userAgent),
 		pings:    pings,

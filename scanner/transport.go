@@ -14,8 +14,6 @@ import (
 	"strings"
 	"syscall"
 	"time"
-
-	"golang.org/x/time/rate"
 )
 
 // RetryPolicy says how a request that failed for a passing reason is retried: HTTP 408,
@@ -65,12 +63,6 @@ func (p RetryPolicy) backoff(n int) time.Duration {
 	return d/2 + rand.N(d/2+1)
 }
 
-// limits are one registry's: at most cap(sem) requests in flight, and a token bucket.
-type limits struct {
-	sem  chan struct{}
-	rate *rate.Limiter
-}
-
 // maxBufferedBody is the largest response body that the limiting transport reads before
 // it returns the response. Every body the scanner fetches (tag lists, manifests, image
 // configs) is far smaller; a larger one is streamed and holds its concurrency slot until
@@ -95,18 +87,19 @@ func bufferLimit(ctx context.Context) int {
 }
 
 // limitedTransport is the scanner's http.RoundTripper under go-containerregistry's auth
-// transports: it applies the registry's concurrency and rate limits to every attempt,
-// bounds each attempt with a timeout, and retries as its RetryPolicy says. It reads each
-// response body before returning (up to maxBufferedBody), so that the concurrency slot
-// covers the whole exchange, the timeout covers the body, and a connection that dies
-// mid-body is retried like any other failure.
+// transports: it applies the registry's limits (registryLimiter) to every attempt and
+// reports each answer to them, bounds each attempt with a timeout, and retries as its
+// RetryPolicy says. It reads each response body before returning (up to maxBufferedBody),
+// so that the concurrency slot covers the whole exchange, the timeout covers the body, and
+// a connection that dies mid-body is retried like any other failure.
 type limitedTransport struct {
 	next     http.RoundTripper
 	registry string
-	limits   *limits
+	limits   *registryLimiter
 	retry    RetryPolicy
 	timeout  time.Duration
 	log      *slog.Logger
+	clock    Clock
 }
 
 func (t *limitedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -127,7 +120,7 @@ func (t *limitedTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 			wait = t.retry.backoff(attempt)
 		case retryableStatus(resp.StatusCode):
 			wait = t.retry.backoff(attempt)
-			if ra, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+			if ra, ok := parseRetryAfter(resp.Header.Get("Retry-After"), t.clock.Now()); ok {
 				if ra > t.retry.MaxRetryAfter {
 					return resp, nil
 				}
@@ -151,12 +144,8 @@ func (t *limitedTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		if resp != nil {
 			resp.Body.Close()
 		}
-		timer := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			timer.Stop()
-			return nil, ctx.Err()
-		case <-timer.C:
+		if err := sleep(ctx, t.clock, wait); err != nil {
+			return nil, err
 		}
 	}
 }
@@ -164,24 +153,22 @@ func (t *limitedTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 // attempt sends req once within the limits and the per-attempt timeout.
 func (t *limitedTransport) attempt(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
-	select {
-	case t.limits.sem <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	release := func() { <-t.limits.sem }
-	if err := t.limits.rate.Wait(ctx); err != nil {
-		release()
+	tk, err := t.limits.acquire(ctx, t.retry.MaxRetryAfter)
+	if err != nil {
 		return nil, err
 	}
-
 	actx, cancel := context.WithTimeout(ctx, t.timeout)
-	done := func() { cancel(); release() }
+	done := func() { cancel(); tk.release() }
 	resp, err := t.next.RoundTrip(req.WithContext(actx))
 	if err != nil {
+		err = t.timedOut(ctx, actx, err)
+		if ctx.Err() == nil { // the caller giving up says nothing of the registry
+			t.limits.observe(tk, nil, err)
+		}
 		done()
-		return nil, t.timedOut(ctx, actx, err)
+		return nil, err
 	}
+	t.limits.observe(tk, resp, nil)
 	if req.Method == http.MethodHead || resp.Body == nil || resp.Body == http.NoBody {
 		done()
 		return resp, nil

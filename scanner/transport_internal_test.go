@@ -94,13 +94,22 @@ type roundTripFunc func(*http.Request) (*http.Response, error)
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 func testTransport(next http.RoundTripper, concurrency int) *limitedTransport {
+	o := makeOptions(WithRetry(RetryPolicy{MaxAttempts: 3, MinBackoff: time.Millisecond, MaxBackoff: time.Millisecond}))
 	return &limitedTransport{
 		next:     next,
 		registry: "test",
-		limits:   &limits{sem: make(chan struct{}, concurrency), rate: rate.NewLimiter(rate.Inf, 1)},
-		retry:    RetryPolicy{MaxAttempts: 3, MinBackoff: time.Millisecond, MaxBackoff: time.Millisecond}.withDefaults(),
+		limits:   newRegistryLimiter("test", concurrency, rate.Inf, 1, o),
+		retry:    o.retry,
 		timeout:  time.Second,
+		clock:    o.clock,
 	}
+}
+
+// inFlight is the number of slots held.
+func (l *registryLimiter) inFlight() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.inflight
 }
 
 func response(code int, body string) *http.Response {
@@ -200,7 +209,7 @@ func TestLargeBodyIsStreamedAndReleasesItsSlot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(tr.limits.sem) != 1 {
+	if tr.limits.inFlight() != 1 {
 		t.Errorf("a streamed body does not hold its slot")
 	}
 	n, _ := io.Copy(io.Discard, resp.Body)
@@ -208,7 +217,7 @@ func TestLargeBodyIsStreamedAndReleasesItsSlot(t *testing.T) {
 	if n != int64(len(big)) {
 		t.Errorf("read %d bytes, want %d", n, len(big))
 	}
-	if len(tr.limits.sem) != 0 {
+	if tr.limits.inFlight() != 0 {
 		t.Errorf("the slot is still held after the body was read and closed")
 	}
 }

@@ -32,6 +32,9 @@ type Options struct {
 	Logger *slog.Logger
 	// UserAgent is sent to registries. Empty: the scanner's default.
 	UserAgent string
+	// ScannerOptions add to the scanner's options (after the logger and user agent): rate
+	// caps and per-registry limits (tagflow run's --registry-rate and --registry-limit).
+	ScannerOptions []scanner.Option
 	// MetricsAddr serves Prometheus /metrics, /healthz and /readyz. Empty: off.
 	MetricsAddr string
 	// WebhookAddr serves the Receivers' /hook/ paths while Run runs. Empty: off.
@@ -108,7 +111,7 @@ func Open(ctx context.Context, o Options) (*Service, error) {
 	logProblems(s.log, cfgErr)
 	oo := automation.OpenOptions{
 		Engine:  automation.Options{Logger: s.log, Metrics: m},
-		Scanner: []scanner.Option{scanner.WithLogger(s.log), scanner.WithUserAgent(o.UserAgent)},
+		Scanner: append([]scanner.Option{scanner.WithLogger(s.log), scanner.WithUserAgent(o.UserAgent)}, o.ScannerOptions...),
 	}
 	var svc *automation.Service
 	var err error

@@ -5,10 +5,8 @@ import (
 	"io"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/time/rate"
 
 	"github.com/tagflow/tagflow/controller"
-	"github.com/tagflow/tagflow/scanner"
 )
 
 // controllerOptions are the flags of tagflow controller.
@@ -23,7 +21,6 @@ type controllerOptions struct {
 	watchLabelSelector string
 	watchNamespace     string
 	concurrency        int
-	registryRate       float64
 	kubeQPS            float32
 	kubeBurst          int
 	kubeconfig         string
@@ -71,7 +68,6 @@ See docs/kubernetes.md.`,
 	f.StringVar(&o.watchLabelSelector, "watch-label-selector", "", "manage only the objects whose labels match this selector (sharding)")
 	f.StringVar(&o.watchNamespace, "watch-namespace", "", "manage only the objects of this namespace (default: all namespaces)")
 	f.IntVar(&o.concurrency, "concurrency", 4, "scans, evaluations and automations running at once")
-	f.Float64Var(&o.registryRate, "registry-rate", 10, "requests per second to one registry (bursts of twice as many)")
 	f.Float32Var(&o.kubeQPS, "kube-api-qps", 50, "requests per second to the Kubernetes API server")
 	f.IntVar(&o.kubeBurst, "kube-api-burst", 300, "burst of requests to the Kubernetes API server")
 	f.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig file outside a cluster (default: in-cluster config, $KUBECONFIG, ~/.kube/config)")
@@ -89,9 +85,6 @@ func runController(ctx context.Context, stderr io.Writer, o controllerOptions) e
 	}
 	if o.concurrency < 1 {
 		return usagef("--concurrency %d: want at least 1", o.concurrency)
-	}
-	if o.registryRate <= 0 {
-		return usagef("--registry-rate %g: want more than 0", o.registryRate)
 	}
 	cfg, err := controller.RestConfig(o.kubeconfig, o.kubeQPS, o.kubeBurst)
 	if err != nil {
@@ -111,7 +104,7 @@ func runController(ctx context.Context, stderr io.Writer, o controllerOptions) e
 		Concurrency:             o.concurrency,
 		Logger:                  log,
 		UserAgent:               "tagflow/" + versionString(),
-		ScannerOptions:          []scanner.Option{scanner.WithRateLimit(rate.Limit(o.registryRate), int(2*o.registryRate))},
+		ScannerOptions:          o.registries.scannerOptions(),
 	})
 	if err != nil {
 		return err

@@ -19,10 +19,11 @@ type runtimeOptions struct {
 	secretsDir string
 	logFormat  string
 	logLevel   string
+	registries registryFlags
 }
 
 // addFlags registers --data-dir, and for the commands that run the engine (withEngine)
-// --secrets-dir and the log flags.
+// --secrets-dir, the log flags and the registry limits.
 func (o *runtimeOptions) addFlags(f *pflag.FlagSet, withEngine bool) {
 	f.StringVar(&o.dataDir, "data-dir", defaultDataDir(), "directory for the store (tagflow.db) and the clone cache (git/)")
 	if !withEngine {
@@ -31,6 +32,7 @@ func (o *runtimeOptions) addFlags(f *pflag.FlagSet, withEngine bool) {
 	f.StringVar(&o.secretsDir, "secrets-dir", "", "directory of secrets laid out as mounted Kubernetes Secrets: SECRETS_DIR/NAME/KEY")
 	f.StringVar(&o.logFormat, "log-format", "text", "log format on standard error: text or json")
 	f.StringVar(&o.logLevel, "log-level", "info", "least important log level shown: debug, info, warn or error")
+	o.registries.addFlags(f)
 }
 
 // defaultDataDir is $XDG_STATE_HOME/tagflow, else ~/.local/state/tagflow: the store is state
@@ -64,7 +66,8 @@ func (o *runtimeOptions) logger(w io.Writer) (*slog.Logger, error) {
 // standaloneOptions are the standalone runtime's options for the objects in dir, as the flags
 // give them.
 func (o *runtimeOptions) standaloneOptions(dir string, log *slog.Logger) standalone.Options {
-	return standalone.Options{Dir: dir, DataDir: o.dataDir, SecretsDir: o.secretsDir, Logger: log, UserAgent: "tagflow/" + versionString()}
+	return standalone.Options{Dir: dir, DataDir: o.dataDir, SecretsDir: o.secretsDir, Logger: log, UserAgent: "tagflow/" + versionString(),
+		ScannerOptions: o.registries.scannerOptions()}
 }
 
 // openStandalone opens the standalone runtime; a bad -f is a usage error.
