@@ -7,8 +7,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	ctrl "sigs.k8s.io/controller-runtime"
+	ctrlbuilder "sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	v1 "github.com/tagflow/tagflow/api/v1"
@@ -64,6 +66,13 @@ func lastHandled(obj client.Object) string {
 	return ""
 }
 
+// specChanged passes the changes a build reads: the spec (a new generation), the labels
+// (automations select policies by them) and the annotations (reconcile requests). A
+// status-only change, which the status writer makes itself 1,000 times while a fleet of
+// 500 repositories and policies turns Ready, rebuilds nothing.
+var specChanged = predicate.Or[client.Object](predicate.GenerationChangedPredicate{},
+	predicate.LabelChangedPredicate{}, predicate.AnnotationChangedPredicate{})
+
 func (c *Controller) setupReconcilers() error {
 	kinds := []struct {
 		name string
@@ -75,7 +84,7 @@ func (c *Controller) setupReconcilers() error {
 		{"imageupdateautomation", automation.KindAutomation, func() client.Object { return &v1.ImageUpdateAutomation{} }},
 	}
 	for i, k := range kinds {
-		b := ctrl.NewControllerManagedBy(c.mgr).For(k.new()).Named(k.name)
+		b := ctrl.NewControllerManagedBy(c.mgr).For(k.new(), ctrlbuilder.WithPredicates(specChanged)).Named(k.name)
 		if i == 0 {
 			// A Secret change may change credentials: rebuild (the secret cache notices the
 			// new resourceVersion). Only Secrets' metadata is cached.

@@ -12,9 +12,14 @@ type leaderWork struct{ c *Controller }
 
 func (leaderWork) NeedLeaderElection() bool { return true }
 
-// debounce is how long a rebuild waits for more changes: creating 500 objects makes a
-// handful of builds, not 500.
-const debounce = 100 * time.Millisecond
+// A rebuild waits until no change came for quiet, or for at most settle after the first
+// change: one change is applied after 100 ms, and a stream of them (creating 500
+// repositories and 500 policies) makes a build a second, each reading every object,
+// rather than one every 100 ms.
+const (
+	quiet  = 100 * time.Millisecond
+	settle = time.Second
+)
 
 func (w *leaderWork) Start(ctx context.Context) error {
 	c := w.c
@@ -54,10 +59,8 @@ func (w *leaderWork) Start(ctx context.Context) error {
 			}
 			return nil
 		case <-c.dirty:
-			select {
-			case <-ctx.Done():
+			if !c.settle(ctx) {
 				continue
-			case <-time.After(debounce):
 			}
 		case <-resync.C:
 		}
@@ -69,6 +72,27 @@ func (w *leaderWork) Start(ctx context.Context) error {
 			case <-time.After(5 * time.Second):
 				c.markDirty()
 			}
+		}
+	}
+}
+
+// settle waits, after a change, until changes stop for quiet or settle has passed; false
+// when ctx ended.
+func (c *Controller) settle(ctx context.Context) bool {
+	deadline := time.NewTimer(settle)
+	defer deadline.Stop()
+	calm := time.NewTimer(quiet)
+	defer calm.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-deadline.C:
+			return true
+		case <-calm.C:
+			return true
+		case <-c.dirty:
+			calm.Reset(quiet)
 		}
 	}
 }
