@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"sync"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -76,8 +77,8 @@ func (s *Scanner) Facts(ctx context.Context, repo Repository, tag string) (Facts
 }
 
 func (s *Scanner) prepareTag(ctx context.Context, repo Repository, tag string) (*prepared, name.Tag, error) {
-	if !tagPattern.MatchString(tag) {
-		return nil, name.Tag{}, fmt.Errorf("%w %q: it must match %s", ErrInvalidTag, tag, tagPattern)
+	if !tagPattern().MatchString(tag) {
+		return nil, name.Tag{}, fmt.Errorf("%w %q: it must match %s", ErrInvalidTag, tag, tagPattern())
 	}
 	ref, err := repo.reference()
 	if err != nil {
@@ -94,8 +95,11 @@ func (s *Scanner) prepareTag(ctx context.Context, repo Repository, tag string) (
 	return p, p.ref.Tag(t.TagStr()), nil
 }
 
-// tagPattern is the distribution spec's tag grammar.
-var tagPattern = regexp.MustCompile(`^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$`)
+// tagPattern is the distribution spec's tag grammar, compiled on first use rather than at
+// start-up, which every command of the binary pays for (issue 20.2).
+var tagPattern = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$`)
+})
 
 // maxIndexDepth bounds how many nested indexes Facts follows to find an image.
 const maxIndexDepth = 3

@@ -2,7 +2,6 @@ package setter
 
 import (
 	"bytes"
-	"regexp"
 	"strings"
 )
 
@@ -87,9 +86,9 @@ func trimBreak(b []byte) []byte {
 
 var (
 	// An indented field: "- " items and a plain key, then the value.
-	simpleFieldRE = regexp.MustCompile(`^[ ]*((?:- )*)(?:([A-Za-z0-9_][A-Za-z0-9_.\-/]*):[ ]+)?(\S.*)$`)
+	simpleFieldRE = lazyRegexp(`^[ ]*((?:- )*)(?:([A-Za-z0-9_][A-Za-z0-9_.\-/]*):[ ]+)?(\S.*)$`)
 	// A plain scalar's text that reads as itself: no indicator first, no ": " or " #".
-	simplePlainRE = regexp.MustCompile(`^[A-Za-z0-9_./+=~^$][^\t"',\[\]{}]*$`)
+	simplePlainRE = lazyRegexp(`^[A-Za-z0-9_./+=~^$][^\t"',\[\]{}]*$`)
 )
 
 // simpleFieldValue reads the value of a one-line field, "key: value", "- value" or
@@ -97,7 +96,7 @@ var (
 // (without quotes or flow indicators), single-quoted, or double-quoted without escapes.
 // item reports the "- value" form.
 func simpleFieldValue(code []byte) (value string, item, ok bool) {
-	m := simpleFieldRE.FindSubmatch(code)
+	m := simpleFieldRE().FindSubmatch(code)
 	if m == nil || (len(m[1]) == 0 && len(m[2]) == 0) {
 		return "", false, false
 	}
@@ -120,7 +119,7 @@ func simpleScalar(v string) (string, bool) {
 			return "", false
 		}
 		return inner, true
-	case simplePlainRE.MatchString(v) && !strings.Contains(v, ": ") && !strings.Contains(v, " #") && !strings.HasSuffix(v, ":"):
+	case simplePlainRE().MatchString(v) && !strings.Contains(v, ": ") && !strings.Contains(v, " #") && !strings.HasSuffix(v, ":"):
 		return v, true
 	}
 	return "", false

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -97,14 +98,20 @@ func ValidatePolicy(s string) error {
 }
 
 // The reference grammar of the distribution project (github.com/distribution/reference),
-// written out here so that setter needs no registry library.
+// written out here so that setter needs no registry library. The patterns compile on first
+// use: whatever package init does, every run of the binary pays for (issue 20.2).
 var (
-	pathComponentRE = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$`)
-	domainRE        = regexp.MustCompile(`^(?:(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])(?:\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))*|\[[a-fA-F0-9:]+\])(?::[0-9]+)?$`)
-	tagRE           = regexp.MustCompile(`^[\w][\w.-]{0,127}$`)
-	digestRE        = regexp.MustCompile(`^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$`)
-	hexRE           = regexp.MustCompile(`^[a-f0-9]+$`)
+	pathComponentRE = lazyRegexp(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$`)
+	domainRE        = lazyRegexp(`^(?:(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])(?:\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))*|\[[a-fA-F0-9:]+\])(?::[0-9]+)?$`)
+	tagRE           = lazyRegexp(`^[\w][\w.-]{0,127}$`)
+	digestRE        = lazyRegexp(`^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$`)
+	hexRE           = lazyRegexp(`^[a-f0-9]+$`)
 )
+
+// lazyRegexp returns a function that compiles pattern the first time it is called.
+func lazyRegexp(pattern string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(pattern) })
+}
 
 // ParseRef splits an image reference "NAME[:TAG][@DIGEST]" into its parts and checks each
 // against the distribution reference grammar. The tag is what follows the last colon after
@@ -124,7 +131,7 @@ func ParseRef(s string) (image, tag, digest string, err error) {
 	slash := strings.LastIndexByte(rest, '/')
 	if c := strings.LastIndexByte(rest, ':'); c > slash {
 		image, tag = rest[:c], rest[c+1:]
-		if !tagRE.MatchString(tag) {
+		if !tagRE().MatchString(tag) {
 			return "", "", "", fmt.Errorf("invalid tag %q in %q", tag, s)
 		}
 	}
@@ -145,13 +152,13 @@ func ValidateImageName(name string) error {
 	}
 	parts := strings.Split(name, "/")
 	if len(parts) > 1 && (strings.ContainsAny(parts[0], ".:") || parts[0] == "localhost" || parts[0] != strings.ToLower(parts[0])) {
-		if !domainRE.MatchString(parts[0]) {
+		if !domainRE().MatchString(parts[0]) {
 			return fmt.Errorf("invalid registry %q", parts[0])
 		}
 		parts = parts[1:]
 	}
 	for _, p := range parts {
-		if !pathComponentRE.MatchString(p) {
+		if !pathComponentRE().MatchString(p) {
 			return fmt.Errorf("invalid image name %q", name)
 		}
 	}
@@ -161,12 +168,12 @@ func ValidateImageName(name string) error {
 // ValidateDigest checks a digest "ALGORITHM:ENCODED"; sha256 and sha512 digests must have
 // the right number of lower-case hex digits.
 func ValidateDigest(d string) error {
-	if !digestRE.MatchString(d) {
+	if !digestRE().MatchString(d) {
 		return fmt.Errorf("invalid digest %q", d)
 	}
 	alg, enc, _ := strings.Cut(d, ":")
 	want := map[string]int{"sha256": 64, "sha512": 128}[alg]
-	if want != 0 && (len(enc) != want || !hexRE.MatchString(enc)) {
+	if want != 0 && (len(enc) != want || !hexRE().MatchString(enc)) {
 		return fmt.Errorf("invalid digest %q: %s needs %d lower-case hex digits", d, alg, want)
 	}
 	return nil

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"text/template"
 	"time"
 
@@ -109,14 +110,21 @@ func validateImageRepository(in *ImageRepository) field.ErrorList {
 	return errs
 }
 
+// The patterns compile on first use: whatever package init does, every run of the binary
+// pays for, `tagflow version` included (issue 20.2).
 var (
-	extractRef  = regexp.MustCompile(`\$(\$|\{[^}]*\}?|[A-Za-z0-9_]*)`)
-	tagRE       = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$`)
-	platformRE  = regexp.MustCompile(`^[a-z0-9]+/[a-z0-9_]+(/[a-z0-9]+)?$`)
-	commitRE    = regexp.MustCompile(`^([0-9a-f]{40}|[0-9a-f]{64})$`)
+	extractRef  = lazyRegexp(`\$(\$|\{[^}]*\}?|[A-Za-z0-9_]*)`)
+	tagRE       = lazyRegexp(`^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$`)
+	platformRE  = lazyRegexp(`^[a-z0-9]+/[a-z0-9_]+(/[a-z0-9]+)?$`)
+	commitRE    = lazyRegexp(`^([0-9a-f]{40}|[0-9a-f]{64})$`)
 	orders      = []string{OrderAsc, OrderDesc}
 	reflections = []string{string(ReflectAlways), string(ReflectIfNotPresent), string(ReflectNever)}
 )
+
+// lazyRegexp returns a function that compiles pattern the first time it is called.
+func lazyRegexp(pattern string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(pattern) })
+}
 
 func validateImagePolicy(in *ImagePolicy) field.ErrorList {
 	errs := validateMeta(&in.ObjectMeta)
@@ -186,7 +194,7 @@ func validateImagePolicy(in *ImagePolicy) field.ErrorList {
 		ip := p.Child("platforms").Index(i)
 		norm, err := policy.ParsePlatform(pl)
 		switch {
-		case !platformRE.MatchString(pl) || err != nil:
+		case !platformRE().MatchString(pl) || err != nil:
 			errs = append(errs, field.Invalid(ip, pl, "want os/arch or os/arch/variant in lower case, e.g. linux/amd64 or linux/arm/v7"))
 			continue
 		case seen[norm] == pl:
@@ -201,7 +209,7 @@ func validateImagePolicy(in *ImagePolicy) field.ErrorList {
 		hp := p.Child("hold")
 		if h.Tag == "" {
 			errs = append(errs, field.Required(hp.Child("tag"), "the tag to hold the policy at"))
-		} else if !tagRE.MatchString(h.Tag) {
+		} else if !tagRE().MatchString(h.Tag) {
 			errs = append(errs, field.Invalid(hp.Child("tag"), h.Tag, "not a valid image tag"))
 		}
 		if strings.TrimSpace(h.Reason) == "" {
@@ -213,7 +221,7 @@ func validateImagePolicy(in *ImagePolicy) field.ErrorList {
 
 // checkExtract returns why the extract template refers to a group re lacks, or "".
 func checkExtract(re *regexp.Regexp, extract string) string {
-	for _, m := range extractRef.FindAllStringSubmatch(extract, -1) {
+	for _, m := range extractRef().FindAllStringSubmatch(extract, -1) {
 		ref := m[1]
 		if ref == "$" {
 			continue
@@ -489,7 +497,7 @@ func validateGitRef(r *GitRepositoryRef, p *field.Path) field.ErrorList {
 			errs = append(errs, field.Invalid(p.Child("name"), r.Name, msg))
 		}
 	}
-	if r.Commit != "" && !commitRE.MatchString(r.Commit) {
+	if r.Commit != "" && !commitRE().MatchString(r.Commit) {
 		errs = append(errs, field.Invalid(p.Child("commit"), r.Commit, "must be a full commit hash (40 or 64 lower-case hex digits)"))
 	}
 	return errs

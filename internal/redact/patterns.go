@@ -3,6 +3,7 @@ package redact
 import (
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // URL returns rawURL fit for a message or a log line: user information that may hold a
@@ -211,5 +212,8 @@ func credentialLike(tok string) bool {
 }
 
 // pemBlock is a PEM private key (PKCS#1/#8, EC, OpenSSH, encrypted, OpenPGP), up to its END
-// line or, when that was cut off, to the end of the text.
-var pemBlock = regexp.MustCompile(`(?s)-----BEGIN [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----.*?(?:-----END [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----|\z)`)
+// line or, when that was cut off, to the end of the text. It compiles on first use, not at
+// start-up, which every command of the binary pays for (issue 20.2).
+var pemBlock = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?s)-----BEGIN [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----.*?(?:-----END [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----|\z)`)
+})

@@ -100,7 +100,7 @@ func BasicAuth(user, password string) []string {
 // authorization values and private-key blocks replaced by Marker. It keeps the text's
 // lines and length otherwise: use it for commit messages and pull request bodies.
 func (s *Secrets) String(text string) string {
-	text = pemBlock.ReplaceAllLiteralString(text, Marker)
+	text = pemBlock().ReplaceAllLiteralString(text, Marker)
 	if s != nil {
 		text = s.replace(text)
 	}

@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	strictjson "sigs.k8s.io/json"
@@ -189,8 +190,11 @@ func mentionsOurGroups(doc []byte) bool {
 }
 
 // declaresOurGroups matches an apiVersion line of one of the groups tagflow reads; a
-// document that does not parse is reported only when it has one.
-var declaresOurGroups = regexp.MustCompile(`(?m)(^|[{,])\s*["']?apiVersion["']?\s*:\s*["']?(image\.tagflow\.dev|image\.toolkit\.fluxcd\.io|source\.toolkit\.fluxcd\.io)/`)
+// document that does not parse is reported only when it has one. It compiles on first use,
+// not at start-up, which every command of the binary pays for (issue 20.2).
+var declaresOurGroups = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?m)(^|[{,])\s*["']?apiVersion["']?\s*:\s*["']?(image\.tagflow\.dev|image\.toolkit\.fluxcd\.io|source\.toolkit\.fluxcd\.io)/`)
+})
 
 // typeMeta is read first to tell the kinds apart.
 type typeMeta struct {
@@ -205,7 +209,7 @@ func (l *loader) document(file string, d document) error {
 	}
 	j, err := yaml.YAMLToJSONStrict(d.data)
 	if err != nil {
-		if !declaresOurGroups.Match(d.data) {
+		if !declaresOurGroups().Match(d.data) {
 			return nil // a template or other non-YAML that merely mentions a group
 		}
 		return fmt.Errorf("%w: %w", ErrSyntax, err)
