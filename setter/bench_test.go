@@ -422,3 +422,73 @@ func TestBenchChild(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkParseMarked parses, from memory and on one goroutine, exactly what a full pass
+// must parse: the documents holding Token. It bounds the full pass from below: no pass
+// that reports invalid YAML in the documents it changes can parse less.
+func BenchmarkParseMarked(b *testing.B) {
+	t := setupBench(b)
+	var segs [][]byte
+	var size int64
+	filepath.WalkDir(t.Root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		src, err := os.ReadFile(p)
+		if err != nil || !bytes.Contains(src, tokenBytes) {
+			return err
+		}
+		w := &fileRewriter{src: src, lines: newLineIndex(src)}
+		for _, sg := range w.segments() {
+			if bytes.Contains(src[sg.start:sg.end], tokenBytes) {
+				segs = append(segs, src[sg.start:sg.end])
+				size += int64(sg.end - sg.start)
+			}
+		}
+		return nil
+	})
+	b.SetBytes(size)
+	for b.Loop() {
+		for _, s := range segs {
+			if _, err := parseDocuments(normalizeBreaks(s)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(len(segs)), "segments")
+}
+
+// BenchmarkWriteFloorWriters is BenchmarkWriteFloor with the files written by 1 to 16
+// goroutines at once, as Run's writers do.
+func BenchmarkWriteFloorWriters(b *testing.B) {
+	t := setupBench(b)
+	files := changedFiles(b, t)
+	for _, n := range []int{1, 2, 4, 8, 16} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			for b.Loop() {
+				paths := make(chan string)
+				var wg sync.WaitGroup
+				for range n {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						for p := range paths {
+							before, err := os.Lstat(p)
+							if err == nil {
+								err = writeAtomic(p, files[benchState][p], before)
+							}
+							if err != nil {
+								b.Error(err)
+							}
+						}
+					}()
+				}
+				for p := range files[benchState] {
+					paths <- p
+				}
+				close(paths)
+				wg.Wait()
+			}
+		})
+	}
+}

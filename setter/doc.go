@@ -70,10 +70,16 @@
 //
 // Old values written across several lines (quoted) are replaced by a one-line new value.
 //
-// The rewrite is verified before anything is written: the changed part of the result is
-// parsed again and must have the same documents, nodes, styles, anchors and comments as
-// before, except that each changed scalar now reads as its new value with the expected
-// style and type. A file failing that check is left alone, with a warning.
+// The rewrite is verified before anything is written: the result must read as the old
+// documents, with the same nodes, styles, anchors and comments, except that each changed
+// scalar now reads as its new value with the expected style and type. Since the documents
+// were parsed whole to find the markers and only the scalars' bytes change, each changed
+// scalar is checked on its own: the new text must be one scalar token, and the scalar's line
+// (from its anchor or tag to the end of the line, in a flow sequence if the scalar is in a
+// flow collection) must parse alone as the old line does but for that scalar. Where that
+// check cannot apply (an old value spanning lines, a line holding more than the value and a
+// comment) or fails, the changed documents are parsed again whole and compared node by
+// node. A file failing the check is left alone, with a warning.
 //
 // # Cost
 //
@@ -90,7 +96,10 @@
 // Run walks a directory without following symbolic links and skips .git directories. It
 // writes only files whose bytes changed, each atomically: a temporary file in the same
 // directory, with the original's permissions, renamed over the original (hard links to the
-// original are therefore not updated). A file modified by someone else between the read and
+// original are therefore not updated). Files are not fsynced: they live in a Git work tree,
+// where the commit is what must be durable. Several files are written at once, by writers
+// separate from the workers that read and parse, so that parsing goes on while the file
+// system creates and renames files. A file modified by someone else between the read and
 // the write is left alone. With Options.DryRun nothing is written and each FileResult
 // carries the old and new contents, for plans, diffs and commits made elsewhere.
 //

@@ -126,30 +126,16 @@ func (x *lineIndex) extent(n *yaml.Node, inFlow bool) (start, end int, err error
 		return 0, 0, fmt.Errorf("the value is missing")
 	}
 	switch scalarStyle(n) {
-	case yaml.DoubleQuotedStyle:
-		if src[p] != '"' {
+	case yaml.DoubleQuotedStyle, yaml.SingleQuotedStyle:
+		want := byte('"')
+		if scalarStyle(n) == yaml.SingleQuotedStyle {
+			want = '\''
+		}
+		if src[p] != want {
 			break
 		}
-		for i := p + 1; i < len(src); i++ {
-			switch src[i] {
-			case '\\':
-				i++
-			case '"':
-				return p, i + 1, nil
-			}
-		}
-	case yaml.SingleQuotedStyle:
-		if src[p] != '\'' {
-			break
-		}
-		for i := p + 1; i < len(src); i++ {
-			if src[i] == '\'' {
-				if i+1 < len(src) && src[i+1] == '\'' {
-					i++
-					continue
-				}
-				return p, i + 1, nil
-			}
+		if e := quotedEnd(src, p); e > 0 {
+			return p, e, nil
 		}
 	case yaml.LiteralStyle, yaml.FoldedStyle:
 		return 0, 0, fmt.Errorf("the value is a block scalar (| or >), which markers cannot set")
@@ -166,6 +152,25 @@ func (x *lineIndex) extent(n *yaml.Node, inFlow bool) (start, end int, err error
 		}
 	}
 	return 0, 0, fmt.Errorf("cannot find the value's text at line %d, column %d", n.Line, n.Column)
+}
+
+// quotedEnd returns the offset just past the closing quote of the quoted scalar starting
+// at src[p] (a double or a single quote), or -1 if it is not closed. In double quotes a
+// backslash escapes the next character; in single quotes two single quotes are one.
+func quotedEnd(src []byte, p int) int {
+	q := src[p]
+	for i := p + 1; i < len(src); i++ {
+		switch {
+		case q == '"' && src[i] == '\\':
+			i++
+		case src[i] != q:
+		case q == '\'' && i+1 < len(src) && src[i+1] == '\'':
+			i++
+		default:
+			return i + 1
+		}
+	}
+	return -1
 }
 
 // encode renders value v for scalar n, keeping n's quoting style when it can express v.

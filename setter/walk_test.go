@@ -3,6 +3,8 @@ package setter
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -235,5 +237,42 @@ func TestNewValidates(t *testing.T) {
 	}
 	if _, err := New(Value{Policy: "a:b", Image: "x", Tag: "1"}, Value{Policy: "a:b", Image: "x", Tag: "1"}); err != nil {
 		t.Errorf("identical duplicates: %v", err)
+	}
+}
+
+// TestManyFilesWritten updates many files, which several writers write at once, and checks
+// that every one is written, reported once, and leaves no temporary file behind; a file that
+// cannot be written is reported and the others are still written.
+func TestManyFilesWritten(t *testing.T) {
+	for _, workers := range []int{1, 3} {
+		root := t.TempDir()
+		files := map[string]string{}
+		for i := range 150 {
+			files[fmt.Sprintf("d%d/f%03d.yaml", i%7, i)] = marked
+		}
+		long := strings.Repeat("a", 240-len(".yaml")) + ".yaml" // its temporary file's name is too long
+		files["d3/"+long] = marked
+		writeFiles(t, root, files)
+		res, err := Set(context.Background(), root, webValue, Options{Workers: workers})
+		if err == nil || !strings.Contains(err.Error(), "d3/"+long) {
+			t.Errorf("workers %d: error %v, want one naming d3/%s", workers, err, long)
+		}
+		if len(res.Files) != 150 {
+			t.Errorf("workers %d: %d files reported, want 150", workers, len(res.Files))
+		}
+		for i, f := range res.Files {
+			if i > 0 && res.Files[i-1].Path >= f.Path {
+				t.Errorf("workers %d: files not sorted: %s after %s", workers, f.Path, res.Files[i-1].Path)
+			}
+			if b, err := os.ReadFile(filepath.Join(root, f.Path)); err != nil || !strings.Contains(string(b), "web:1.4.2") {
+				t.Errorf("workers %d: %s not written: %q, %v", workers, f.Path, b, err)
+			}
+		}
+		filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+			if err == nil && strings.Contains(d.Name(), ".tagflow-") {
+				t.Errorf("workers %d: temporary file left behind: %s", workers, p)
+			}
+			return nil
+		})
 	}
 }
