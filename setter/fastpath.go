@@ -19,6 +19,7 @@ import (
 // cannot be sure of a line answers false, and the file is parsed.
 func (w *fileRewriter) current() bool {
 	lines := w.markerLines()
+	policies := make([]string, 0, len(lines))
 	for i, l := range lines {
 		text := trimBreak(w.lineBytes(l))
 		t := bytes.Index(text, tokenBytes)
@@ -38,6 +39,7 @@ func (w *fileRewriter) current() bool {
 		if !ok {
 			return false
 		}
+		policies = append(policies, m.Policy)
 		want, why := v.part(m.Part)
 		if why != "" {
 			return false
@@ -61,6 +63,7 @@ func (w *fileRewriter) current() bool {
 			return false
 		}
 	}
+	w.matched = append(w.matched, policies...)
 	return true
 }
 

@@ -109,6 +109,7 @@ type fileRewriter struct {
 	changes  []Change
 	expected map[*yaml.Node]expect
 	warnings []Warning
+	matched  []string // policies with a value whose markers were found, repeats included
 }
 
 func (w *fileRewriter) warn(line int, format string, args ...any) {
@@ -130,19 +131,26 @@ type segment struct {
 // whose markers are all simple and already current is not parsed (see current), and
 // documents without Token are not parsed. Thorough parses every document of the file.
 func rewriteFile(values map[string]Value, file string, src []byte, thorough bool) ([]byte, []Change, []Warning) {
+	out, changes, warnings, _ := rewriteFileMatched(values, file, src, thorough)
+	return out, changes, warnings
+}
+
+// rewriteFileMatched is rewriteFile that also returns the policies with a value whose
+// markers it found, applied or already current (repeats included, in no order).
+func rewriteFileMatched(values map[string]Value, file string, src []byte, thorough bool) ([]byte, []Change, []Warning, []string) {
 	if !bytes.Contains(src, tokenBytes) {
-		return src, nil, nil
+		return src, nil, nil, nil
 	}
 	w := &fileRewriter{values: values, file: file, src: src, lines: newLineIndex(src)}
 	if !thorough && w.current() {
-		return src, nil, nil
+		return src, nil, nil, w.matched
 	}
 	segs, warn := w.parse(thorough)
 	if warn != nil {
-		return src, nil, []Warning{*warn}
+		return src, nil, []Warning{*warn}, w.matched
 	}
 	if len(w.changes) == 0 {
-		return src, nil, w.warnings
+		return src, nil, w.warnings, w.matched
 	}
 	out, err := w.splice()
 	if err == nil {
@@ -151,9 +159,9 @@ func rewriteFile(values map[string]Value, file string, src []byte, thorough bool
 	if err != nil {
 		w.warnings = append(w.warnings, Warning{File: file, Line: w.changes[0].Line,
 			Message: fmt.Sprintf("file left unchanged: the rewrite could not be verified (%v)", err)})
-		return src, nil, w.warnings
+		return src, nil, w.warnings, w.matched
 	}
-	return out, w.changes, w.warnings
+	return out, w.changes, w.warnings, w.matched
 }
 
 // parse splits the file into segments and parses those holding Token (every one if
@@ -192,6 +200,7 @@ func (w *fileRewriter) parseSegment(sg *segment) *Warning {
 	sg.docs, sg.expected = docs, sub.expected
 	w.changes = append(w.changes, sub.changes...)
 	w.warnings = append(w.warnings, sub.warnings...)
+	w.matched = append(w.matched, sub.matched...)
 	return nil
 }
 
@@ -522,6 +531,7 @@ func (w *fileRewriter) set(n *yaml.Node, cands []candidate, obj ObjectIdentifier
 		w.warnings[len(w.warnings)-1].NoValue = c.marker.Policy
 		return
 	}
+	w.matched = append(w.matched, c.marker.Policy)
 	newValue, why := v.part(c.marker.Part)
 	if why != "" {
 		w.warn(c.line, "marker %q: %s; field left unchanged", c.marker.Setter, why)

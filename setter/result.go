@@ -110,6 +110,10 @@ type Result struct {
 	Files []FileResult
 	// Warnings are by file, then line.
 	Warnings []Warning
+	// Matched are the policies, among the setter's values, named by at least one marker
+	// that was found — changed or already at its value — sorted. A value missing here
+	// matched no marker under the root (files skipped with a warning aside).
+	Matched []string
 }
 
 // Changes returns the distinct changes — distinct in setter, old and new value, as Flux's

@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 
@@ -153,6 +155,17 @@ func (s *Setter) Run(ctx context.Context, root string, opts Options) (*Result, e
 		mu       sync.Mutex
 		writeErr []error
 	)
+	matched := map[string]bool{}
+	match := func(policies []string) {
+		if len(policies) == 0 {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		for _, p := range policies {
+			matched[p] = true
+		}
+	}
 	record := func(f *FileResult, ws []Warning, werr error) {
 		mu.Lock()
 		defer mu.Unlock()
@@ -199,7 +212,7 @@ func (s *Setter) Run(ctx context.Context, root string, opts Options) (*Result, e
 				if ctx.Err() != nil {
 					continue
 				}
-				buf = s.process(ctx, j, buf, opts, record, writes)
+				buf = s.process(ctx, j, buf, opts, record, match, writes)
 			}
 		}()
 	}
@@ -239,6 +252,7 @@ func (s *Setter) Run(ctx context.Context, root string, opts Options) (*Result, e
 	wg.Wait()
 	close(writes)
 	writers.Wait()
+	res.Matched = slices.Sorted(maps.Keys(matched))
 	res.build()
 	if walkErr == nil {
 		walkErr = ctx.Err()
@@ -267,7 +281,7 @@ func relPath(root, p string) string {
 // is a reusable read buffer; the grown buffer is returned. A file over the size limit is
 // never held: it is only searched for Token, a chunk at a time, to decide whether it
 // deserves a warning.
-func (s *Setter) process(ctx context.Context, j job, buf []byte, opts Options, record func(*FileResult, []Warning, error), writes chan<- pendingWrite) []byte {
+func (s *Setter) process(ctx context.Context, j job, buf []byte, opts Options, record func(*FileResult, []Warning, error), match func([]string), writes chan<- pendingWrite) []byte {
 	f, err := os.Open(j.abs)
 	if err != nil {
 		record(nil, []Warning{{File: j.rel, Message: fmt.Sprintf("cannot read: %v", cause(err))}}, nil)
@@ -300,7 +314,8 @@ func (s *Setter) process(ctx context.Context, j job, buf []byte, opts Options, r
 	if !bytes.Contains(buf, tokenBytes) {
 		return buf
 	}
-	out, changes, warnings := rewriteFile(s.values, j.rel, buf, opts.Thorough)
+	out, changes, warnings, policies := rewriteFileMatched(s.values, j.rel, buf, opts.Thorough)
+	match(policies)
 	if len(changes) == 0 {
 		record(nil, warnings, nil)
 		return buf

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	udiff "github.com/aymanbagabas/go-udiff"
@@ -40,7 +41,7 @@ change; every other byte of each file stays as it was.
 
 Each change is printed as "file:line old -> new". Problems with single files or markers (a
 file that is not valid YAML, a malformed marker, a marker naming a policy not given with
---set) are printed to stderr as warnings; they do not stop the other files being updated,
+--set, a --set that matches no marker) are printed to stderr as warnings; they do not stop the other files being updated,
 and the exit status stays 0. It is 1 when a changed file could not be written, and 2 for a
 malformed --set. With --dry-run a unified diff is printed instead and nothing is written.`,
 		Example: `  tagflow set --path deploy --set apps:web=ghcr.io/acme/web:1.4.2
@@ -92,6 +93,11 @@ func runSet(ctx context.Context, stdout, stderr io.Writer, o setOptions) error {
 				w.Message = fmt.Sprintf("marker names policy %q, not given with --set; field left unchanged", w.NoValue)
 			}
 			fmt.Fprintf(stderr, "tagflow: warning: %s\n", oneLine(w.String()))
+		}
+		for _, v := range values {
+			if !slices.Contains(res.Matched, v.Policy) {
+				fmt.Fprintf(stderr, "tagflow: warning: --set %s matches no marker under %s; nothing set for it\n", v, filepath.ToSlash(o.path))
+			}
 		}
 		if o.dryRun {
 			printDiff(stdout, res, display)

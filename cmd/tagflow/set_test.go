@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -205,5 +206,32 @@ func TestSetInvalidFile(t *testing.T) {
 	if code != exitOK || !strings.Contains(stderr, "tagflow: warning: deploy/broken.yaml:") ||
 		!strings.Contains(stderr, "not valid YAML") || strings.Count(stdout, "\n") != 3 {
 		t.Errorf("exit %d\nstdout %s\nstderr %s", code, stdout, stderr)
+	}
+}
+
+// A --set whose policy no marker names is a warning; one whose markers are already at the
+// value (the unparsed shortcut) is not.
+func TestSetMatchesNoMarker(t *testing.T) {
+	setTree(t)
+	ghost := "apps:ghost=ghcr.io/acme/ghost:2.0.0"
+	code, _, stderr := execSet(t, append(slices.Clone(setArgs), "--set", ghost, "--dry-run")...)
+	if code != exitOK {
+		t.Fatalf("exit %d, stderr %s", code, stderr)
+	}
+	want := "tagflow: warning: --set " + ghost + " matches no marker under deploy; nothing set for it\n"
+	if !strings.HasSuffix(stderr, want) || strings.Count(stderr, "matches no marker") != 1 {
+		t.Errorf("stderr:\n%s\nwant one line:\n%s", stderr, want)
+	}
+
+	// Written, then again: every marker of apps:web and apps:api is current.
+	if code, _, stderr := execSet(t, setArgs...); code != exitOK {
+		t.Fatalf("exit %d, stderr %s", code, stderr)
+	}
+	code, stdout, stderr := execSet(t, append(slices.Clone(setArgs), "--set", ghost)...)
+	if code != exitOK || stdout != "" {
+		t.Fatalf("exit %d, stdout %q, stderr %s", code, stdout, stderr)
+	}
+	if strings.Count(stderr, "matches no marker") != 1 || !strings.Contains(stderr, "--set apps:ghost=") {
+		t.Errorf("second run, stderr:\n%s\nwant only apps:ghost to match no marker", stderr)
 	}
 }
