@@ -16,9 +16,10 @@ import (
 const reloadInterval = 2 * time.Second
 
 // reloadOnChange re-reads the objects (and their secrets) when a YAML file under the
-// directory changes or when o.Reload asks, applies them with apply, then calls also (the
+// directory changes or when o.Reload asks, applies them with apply (given the problems of
+// the objects left out), then calls also (the
 // webhook receivers' reload); until ctx ends.
-func reloadOnChange(ctx context.Context, apply func(automation.Config) error, o Options, log *slog.Logger, also func(context.Context)) {
+func reloadOnChange(ctx context.Context, apply func(automation.Config, error) error, o Options, log *slog.Logger, also func(context.Context)) {
 	last := fingerprint(o.Dir)
 	t := time.NewTicker(reloadInterval)
 	defer t.Stop()
@@ -38,7 +39,7 @@ func reloadOnChange(ctx context.Context, apply func(automation.Config) error, o 
 		last = fp
 		cfg, err := LoadConfig(ctx, o.Dir, o.SecretsDir)
 		logProblems(log, err)
-		if err := apply(cfg); err != nil {
+		if err := apply(cfg, err); err != nil {
 			log.Error("reloaded objects not applied; the previous ones stay in force", "dir", o.Dir, "err", err)
 			continue
 		}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/tagflow/tagflow/api/v1/load"
 	"github.com/tagflow/tagflow/automation"
@@ -69,8 +70,9 @@ type Service struct {
 	applyMu sync.Mutex        // serializes applying configurations: reloads and overrides
 	loaded  automation.Config // the objects as their files define them, before overrides
 
-	dataDir string // where the store is: DataDir, or the temporary copy's directory
-	copied  bool   // dataDir is a copy of a running service's store (CopyIfLocked)
+	dataDir string         // where the store is: DataDir, or the temporary copy's directory
+	skipped skippedObjects // the objects the last load skipped, for the status
+	copied  bool           // dataDir is a copy of a running service's store (CopyIfLocked)
 }
 
 // PathError is the error of an objects path (run's -f) that cannot be read or is neither a
@@ -129,6 +131,7 @@ func Open(ctx context.Context, o Options) (*Service, error) {
 		return nil, err
 	}
 	s.store, s.Engine, s.Config, s.Problems = svc, svc.Engine, cfg, cfgErr
+	s.skipped.set(o.Dir, cfgErr, time.Now())
 	// The suspensions of "tagflow suspend" kept in the store apply from the start.
 	if err := s.apply(cfg); err != nil {
 		svc.Close()
@@ -180,7 +183,7 @@ func (s *Service) RunOnce(ctx context.Context) (automation.Report, error) {
 		return report, err // ctx ended
 	}
 	if !s.copied { // the running service owns the snapshot
-		writeSnapshot(ctx, s.Engine, s.opts.DataDir, s.log)
+		writeSnapshot(ctx, s.Engine, &s.skipped, s.opts.DataDir, s.log)
 	}
 	return report, err
 }
@@ -208,14 +211,22 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	loops, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup
-	wg.Go(func() { reloadOnChange(loops, s.apply, s.opts, s.log, hooks.reload) })
-	wg.Go(func() { snapshotLoop(loops, s.Engine, s.opts.DataDir, s.log) })
+	wg.Go(func() {
+		reloadOnChange(loops, func(cfg automation.Config, problems error) error {
+			if err := s.apply(cfg); err != nil {
+				return err
+			}
+			s.skipped.set(s.opts.Dir, problems, time.Now())
+			return nil
+		}, s.opts, s.log, hooks.reload)
+	})
+	wg.Go(func() { snapshotLoop(loops, s.Engine, &s.skipped, s.opts.DataDir, s.log) })
 	err = s.Engine.Run(ctx)
 	stop()
 	wg.Wait()
 	closeControl()
 	hooks.close()
-	writeSnapshot(context.WithoutCancel(ctx), s.Engine, s.opts.DataDir, s.log)
+	writeSnapshot(context.WithoutCancel(ctx), s.Engine, &s.skipped, s.opts.DataDir, s.log)
 	s.log.Info("tagflow stopped")
 	return err
 }

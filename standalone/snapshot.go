@@ -23,13 +23,16 @@ const snapshotInterval = 2 * time.Second
 type snapshot struct {
 	WrittenAt time.Time                 `json:"writtenAt"`
 	Objects   []automation.ObjectStatus `json:"objects"`
+	// Skipped are the objects the last load skipped (reason NotLoaded).
+	Skipped []automation.ObjectStatus `json:"skipped,omitempty"`
 }
 
 // snapshotLoop refreshes the snapshot while ctx lasts. A tick costs nothing unless a status
 // changed since the last snapshot (the engine's StatusVersion moved): an idle tagflow with
 // thousands of objects must not decode them all every few seconds.
-func snapshotLoop(ctx context.Context, e *automation.Engine, dataDir string, log *slog.Logger) {
-	written := e.StatusVersion() - 1 // one behind, so that the first tick writes a snapshot
+func snapshotLoop(ctx context.Context, e *automation.Engine, skipped *skippedObjects, dataDir string, log *slog.Logger) {
+	version := func() uint64 { return e.StatusVersion() + skipped.version.Load() }
+	written := version() - 1 // one behind, so that the first tick writes a snapshot
 	t := time.NewTicker(snapshotInterval)
 	defer t.Stop()
 	for {
@@ -38,7 +41,7 @@ func snapshotLoop(ctx context.Context, e *automation.Engine, dataDir string, log
 			return
 		case <-t.C:
 		}
-		v := e.StatusVersion()
+		v := version()
 		if v == written {
 			continue
 		}
@@ -46,7 +49,7 @@ func snapshotLoop(ctx context.Context, e *automation.Engine, dataDir string, log
 		if err != nil {
 			continue
 		}
-		if err := saveSnapshot(dataDir, st); err != nil {
+		if err := saveSnapshot(dataDir, st, skipped.get()); err != nil {
 			log.Warn("status snapshot not written", "err", err)
 			continue
 		}
@@ -55,10 +58,10 @@ func snapshotLoop(ctx context.Context, e *automation.Engine, dataDir string, log
 }
 
 // writeSnapshot writes the snapshot once, logging a failure.
-func writeSnapshot(ctx context.Context, e *automation.Engine, dataDir string, log *slog.Logger) {
+func writeSnapshot(ctx context.Context, e *automation.Engine, skipped *skippedObjects, dataDir string, log *slog.Logger) {
 	st, err := e.Status(ctx)
 	if err == nil {
-		err = saveSnapshot(dataDir, st)
+		err = saveSnapshot(dataDir, st, skipped.get())
 	}
 	if err != nil {
 		log.Warn("status snapshot not written", "err", err)
@@ -66,8 +69,8 @@ func writeSnapshot(ctx context.Context, e *automation.Engine, dataDir string, lo
 }
 
 // saveSnapshot replaces the snapshot file atomically (a temporary file renamed over it).
-func saveSnapshot(dataDir string, st []automation.ObjectStatus) error {
-	b, err := json.MarshalIndent(snapshot{WrittenAt: time.Now().UTC(), Objects: st}, "", "  ")
+func saveSnapshot(dataDir string, st, skipped []automation.ObjectStatus) error {
+	b, err := json.MarshalIndent(snapshot{WrittenAt: time.Now().UTC(), Objects: st, Skipped: skipped}, "", "  ")
 	if err != nil {
 		return err
 	}

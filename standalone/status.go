@@ -14,7 +14,8 @@ import (
 )
 
 // ReadStatus reads the status of every object from the store in dataDir or, while a
-// running tagflow holds the store, from the snapshot that process refreshes.
+// running tagflow holds the store, from the snapshot that process refreshes; with the
+// objects the last load skipped (reason NotLoaded), known from the snapshot.
 func ReadStatus(ctx context.Context, dataDir string) ([]automation.ObjectStatus, error) {
 	path := filepath.Join(dataDir, automation.StoreFile)
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
@@ -26,11 +27,19 @@ func ReadStatus(ctx context.Context, dataDir string) ([]automation.ObjectStatus,
 		if serr != nil {
 			return nil, fmt.Errorf("%w; and no status snapshot: %v", err, serr)
 		}
-		return snap.Objects, nil
+		return append(snap.Objects, snap.Skipped...), nil
 	}
 	if err != nil {
 		return nil, err
 	}
 	defer db.Close()
-	return automation.ReadStatus(ctx, db)
+	st, err := automation.ReadStatus(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	// The objects the last run skipped are known only from its snapshot.
+	if snap, serr := loadSnapshot(dataDir); serr == nil {
+		st = append(st, snap.Skipped...)
+	}
+	return st, nil
 }

@@ -37,7 +37,8 @@ func Objects(objs *load.Objects, secrets Secrets) (automation.Config, error) {
 				err = fmt.Errorf("%s %s/%s (%s): %w", v1.GitRepositoryKind, se.Namespace, se.Name, o, se.Err)
 			}
 		}
-		return fmt.Errorf("%s%s %s/%s: %w", where, kind, namespace, name, err)
+		return &ObjectError{Kind: kind, Namespace: namespace, Name: name,
+			Err: fmt.Errorf("%s%s %s/%s: %w", where, kind, namespace, name, err)}
 	}
 	for i := range objs.ImageRepositories {
 		r := &objs.ImageRepositories[i]
@@ -70,6 +71,18 @@ func Objects(objs *load.Objects, secrets Secrets) (automation.Config, error) {
 	}
 	return cfg, errors.Join(errs...)
 }
+
+// ObjectError is the problem of one object Objects left out. Its message names the
+// object, where it was read and the cause.
+type ObjectError struct {
+	Kind, Namespace, Name string
+	Err                   error
+}
+
+func (e *ObjectError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the cause.
+func (e *ObjectError) Unwrap() error { return e.Err }
 
 // SourceError is a problem of the GitRepository an automation's spec.sourceRef names (its
 // secret), not of the automation itself.

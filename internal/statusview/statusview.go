@@ -26,7 +26,9 @@ func Table(w io.Writer, st []automation.ObjectStatus, now time.Time) error {
 	const minDetail = 40
 	namespaces := map[string]bool{}
 	for _, s := range st {
-		namespaces[s.ID.Namespace] = true
+		if s.ID.Namespace != "" { // a file that could not be loaded has none
+			namespaces[s.ID.Namespace] = true
+		}
 	}
 	withNS := len(namespaces) > 1
 	rows := make([][]string, 0, len(st)+1)
