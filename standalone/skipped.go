@@ -3,6 +3,7 @@ package standalone
 import (
 	"errors"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -106,3 +107,6 @@ func leaves(err error) []error {
 	}
 	return []error{err}
 }
+
+// Skipped returns the statuses of the objects the last load skipped (reason NotLoaded).
+func (s *Service) Skipped() []automation.ObjectStatus { return slices.Clone(s.skipped.get()) }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -21,6 +20,7 @@ import (
 
 	v1 "github.com/tagflow/tagflow/api/v1"
 	"github.com/tagflow/tagflow/automation"
+	"github.com/tagflow/tagflow/internal/statusview"
 )
 
 // fluxRequestAnnotation is the annotation `flux reconcile` sets, which tagflow's controller
@@ -164,23 +164,71 @@ func (c *cluster) SetSuspend(ctx context.Context, id automation.ObjectID, suspen
 	return was, err
 }
 
-// printClusterStatus writes an object's Ready condition as the status table does.
+// printClusterStatus writes an object's status as `tagflow status` does (statusview.Table),
+// read from its Ready condition and the status fields of its kind.
 func printClusterStatus(w io.Writer, id automation.ObjectID, obj *unstructured.Unstructured) (failed bool, err error) {
-	ready, reason, message := "Unknown", "", ""
+	id.Namespace = obj.GetNamespace()
+	st, ready := clusterStatus(id, obj)
+	return ready == "False", statusview.Table(w, []automation.ObjectStatus{st}, time.Now())
+}
+
+// clusterStatus is the ObjectStatus an object's status in the cluster says, and its Ready
+// condition's status (True, False or Unknown).
+func clusterStatus(id automation.ObjectID, obj *unstructured.Unstructured) (st automation.ObjectStatus, ready string) {
+	st, ready = automation.ObjectStatus{ID: id, Reason: "Unknown"}, "Unknown"
+	str := func(fields ...string) string {
+		v, _, _ := unstructured.NestedString(obj.Object, fields...)
+		return v
+	}
+	when := func(fields ...string) time.Time {
+		t, _ := time.Parse(time.RFC3339, str(fields...))
+		return t
+	}
 	conds, _, _ := unstructured.NestedSlice(obj.Object, "status", "conditions")
 	for _, c := range conds {
 		m, _ := c.(map[string]any)
-		if m["type"] == "Ready" {
-			ready, _ = m["status"].(string)
-			reason, _ = m["reason"].(string)
-			message, _ = m["message"].(string)
+		if m["type"] != "Ready" {
+			continue
+		}
+		ready, _ = m["status"].(string)
+		st.Ready = ready == "True"
+		st.Reason, _ = m["reason"].(string)
+		message, _ := m["message"].(string)
+		st.Message = oneLine(trimObject(message, id))
+		if t, ok := m["lastTransitionTime"].(string); ok {
+			st.LastTransition, _ = time.Parse(time.RFC3339, t)
 		}
 	}
-	id.Namespace = obj.GetNamespace()
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "OBJECT\tREADY\tREASON\tMESSAGE")
-	fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", id, strings.ToLower(ready), reason, oneLine(trimObject(message, id)))
-	return ready == "False", tw.Flush()
+	st.UpdatedAt = st.LastTransition
+	switch id.Kind {
+	case automation.KindRepository:
+		st.Image = str("status", "canonicalImageName")
+		n, _, _ := unstructured.NestedInt64(obj.Object, "status", "lastScanResult", "tagCount")
+		st.TagCount = int(n)
+		if t := when("status", "lastScanResult", "scanTime"); !t.IsZero() {
+			st.UpdatedAt = t
+		}
+	case automation.KindPolicy:
+		ref := func(field string) string {
+			name, tag, digest := str("status", field, "name"), str("status", field, "tag"), str("status", field, "digest")
+			if name == "" {
+				return ""
+			}
+			r := name + ":" + tag
+			if digest != "" {
+				r += "@" + digest
+			}
+			return r
+		}
+		st.LatestRef, st.PreviousRef = ref("latestRef"), ref("observedPreviousRef")
+	case automation.KindAutomation:
+		st.LastPushCommit, st.LastPushBranch = str("status", "lastPushCommit"), str("status", "lastPushBranch")
+		st.LastPushTime = when("status", "lastPushTime")
+		if t := when("status", "lastAutomationRunTime"); !t.IsZero() {
+			st.UpdatedAt = t
+		}
+	}
+	return st, ready
 }
 
 // trimObject drops the object's own name from the front of a message: the row names it.

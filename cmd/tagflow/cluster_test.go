@@ -105,7 +105,7 @@ func TestIntegrationClusterVerbs(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, out, errOut := ctl("reconcile", "repository", "web", "-n", "shop")
-	if code != exitOK || !strings.HasPrefix(out, "OBJECT") || !strings.Contains(out, "ImageRepository/shop/web  true   Succeeded") {
+	if code != exitOK || !strings.HasPrefix(out, "OBJECT") || !strings.Contains(out, "repository/web  true   Succeeded") || !strings.Contains(out, "2 tags of ") {
 		t.Fatalf("reconcile in the cluster: exit %d\nstdout:\n%s\nstderr: %s\ncontroller:\n%s", code, out, errOut, ctlErr.String())
 	}
 	t.Logf("tagflow reconcile repository web -n shop --kubeconfig K\n%s", out)

@@ -85,8 +85,10 @@ func TestIntegrationFailuresNeverHidden(t *testing.T) {
 	code, out, errOut = e.cli(t, "run", "--once")
 	t.Logf("tagflow run --once\n%s", out)
 	for _, want := range []string{
-		"ImagePolicy/flux-system/api ",
-		"ImageRepository/flux-system/gone ",
+		"policy/api ",
+		"repository/gone ",
+		"failed: ImagePolicy/flux-system/api (NoMatch): no tag matches",
+		"failed: ImageRepository/flux-system/gone (ScanFailed): listing tags of ",
 		"ImageUpdateAutomation/flux-system/fleet pushed ",
 		"\nnot loaded: ",
 	} {

@@ -8,11 +8,12 @@ import (
 	"os"
 	"runtime/debug"
 	"strings"
-	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/tagflow/tagflow/automation"
+	"github.com/tagflow/tagflow/internal/statusview"
 )
 
 // defaultMemoryLimit is the Go runtime's soft memory limit for the long-running service
@@ -91,7 +92,11 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, o runOptions) error {
 		if err != nil && !errors.Is(err, automation.ErrFailed) {
 			return err
 		}
-		if err := printReport(stdout, report); err != nil {
+		st, err := svc.Engine.Status(ctx)
+		if err != nil {
+			return err
+		}
+		if err := printReport(stdout, append(st, svc.Skipped()...), report); err != nil {
 			return err
 		}
 		if svc.Problems != nil {
@@ -135,21 +140,24 @@ func firstLine(err error) string {
 	return s
 }
 
-// printReport writes one line per object: its result and, for an automation that pushed,
-// the commit and the changes it made.
-func printReport(w io.Writer, report automation.Report) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "OBJECT\tREADY\tREASON\tMESSAGE")
-	for _, o := range report.Objects {
-		fmt.Fprintf(tw, "%s\t%t\t%s\t%s\n", o.ID, o.Ready, o.Reason, o.Message)
-	}
-	if err := tw.Flush(); err != nil {
+// printReport writes the status table of the objects after the pass (statusview.Table, as
+// `tagflow status` prints it), for each automation that pushed the commit and the changes
+// it made, and each failure whole.
+func printReport(w io.Writer, st []automation.ObjectStatus, report automation.Report) error {
+	if err := statusview.Table(w, st, time.Now()); err != nil {
 		return err
 	}
 	for _, o := range report.Pushed() {
 		fmt.Fprintf(w, "\n%s pushed %s to %s\n", o.ID, shortSHA(o.Commit), o.Branch)
 		for _, c := range o.Changes {
 			fmt.Fprintf(w, "  %s\n", c)
+		}
+	}
+	// The table cuts long details; every failure is also said whole.
+	if failed := report.Failed(); len(failed) > 0 {
+		fmt.Fprintln(w)
+		for _, o := range failed {
+			fmt.Fprintf(w, "failed: %s (%s): %s\n", o.ID, o.Reason, oneLine(strings.TrimPrefix(o.Message, o.ID.String()+": ")))
 		}
 	}
 	return nil

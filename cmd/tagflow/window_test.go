@@ -48,8 +48,13 @@ func TestIntegrationFreezeCLI(t *testing.T) {
 	}
 
 	code, out, errOut = e.cli(t, "status")
+	if code != exitOK || !strings.Contains(out, "OutsideUpdateWindow") || !strings.Contains(out, "1 change "+waits[:10]) {
+		t.Fatalf("status: exit %d: %s\n%s", code, errOut, out)
+	}
+	// The table cuts the detail to fit 120 columns; -o wide says it whole.
+	code, out, errOut = e.cli(t, "status", "-o", "wide")
 	if code != exitOK {
-		t.Fatalf("status: exit %d: %s", code, errOut)
+		t.Fatalf("status -o wide: exit %d: %s", code, errOut)
 	}
 	if !strings.Contains(out, "OutsideUpdateWindow") || !strings.Contains(out, "1 change "+waits) || !strings.Contains(out, ends) {
 		t.Errorf("status does not say what waits until when:\n%s", out)
