@@ -204,6 +204,7 @@ func TestIntegrationRunPlanStatus(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("run --once: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}
+	t.Logf("tagflow run --once\n%s", out)
 	want := strings.Replace(e.original, ":1.0.0 #", ":1.1.0 #", 1)
 	if got := e.file(t); got != want {
 		t.Errorf("apps/web.yaml on the remote:\n%s\nwant:\n%s", got, want)
