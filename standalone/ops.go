@@ -7,11 +7,13 @@ import (
 	"net"
 	"net/http"
 	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/tagflow/tagflow/automation"
 	"github.com/tagflow/tagflow/internal/httpserve"
 	"github.com/tagflow/tagflow/internal/metrics"
 )
@@ -60,4 +62,28 @@ func (o *ops) serve(ctx context.Context, addr string, log *slog.Logger) error {
 	httpserve.Serve(ctx, ln, o.handler(), log, "metrics")
 	log.Info("serving metrics and health probes", "addr", ln.Addr().String())
 	return nil
+}
+
+// bothMetrics tells two Metrics of every measurement; the first may be nil.
+type bothMetrics struct{ a, b automation.Metrics }
+
+func (m bothMetrics) ScanDone(repo automation.ObjectID, d time.Duration, tags int, err error) {
+	if m.a != nil {
+		m.a.ScanDone(repo, d, tags, err)
+	}
+	m.b.ScanDone(repo, d, tags, err)
+}
+
+func (m bothMetrics) PolicyEvaluated(policy automation.ObjectID, d time.Duration, err error) {
+	if m.a != nil {
+		m.a.PolicyEvaluated(policy, d, err)
+	}
+	m.b.PolicyEvaluated(policy, d, err)
+}
+
+func (m bothMetrics) AutomationDone(a automation.ObjectID, d time.Duration, pushed bool, retries int, err error) {
+	if m.a != nil {
+		m.a.AutomationDone(a, d, pushed, retries, err)
+	}
+	m.b.AutomationDone(a, d, pushed, retries, err)
 }

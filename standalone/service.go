@@ -38,6 +38,9 @@ type Options struct {
 	ScannerOptions []scanner.Option
 	// MetricsAddr serves Prometheus /metrics, /healthz and /readyz. Empty: off.
 	MetricsAddr string
+	// Progress, when set, is told of every scan, evaluation and automation run too (the
+	// command line's progress on a terminal).
+	Progress automation.Metrics
 	// WebhookAddr serves the Receivers' /hook/ paths while Run runs. Empty: off.
 	WebhookAddr string
 	// Reload, when it receives, makes Run read the objects and the secrets again at once,
@@ -105,6 +108,9 @@ func Open(ctx context.Context, o Options) (*Service, error) {
 			return nil, err
 		}
 		m = s.ops.metrics
+	}
+	if o.Progress != nil {
+		m = bothMetrics{m, o.Progress}
 	}
 	cfg, cfgErr := LoadConfig(ctx, o.Dir, o.SecretsDir)
 	if errors.As(cfgErr, new(*PathError)) {

@@ -50,12 +50,20 @@ func runPlan(ctx context.Context, stdout, stderr io.Writer, o planOptions) error
 	if !o.verbose && !o.logLevelSet {
 		o.logLevel = "warn" // the plan is on stdout; progress logs only with --verbose
 	}
-	log, err := o.logger(stderr)
+	prog := newProgress(stderr) // nil unless stderr is a terminal
+	logTo := stderr
+	if prog != nil {
+		logTo = prog
+	}
+	log, err := o.logger(logTo)
 	if err != nil {
 		return err
 	}
 	so := o.standaloneOptions(o.dir, log)
 	so.CopyIfLocked = true // plan works while a service runs on the data dir
+	if prog != nil {
+		so.Progress = prog
+	}
 	svc, err := openStandalone(ctx, so)
 	if err != nil {
 		return err
@@ -73,7 +81,13 @@ func runPlan(ctx context.Context, stdout, stderr io.Writer, o planOptions) error
 	if svc.Copied() {
 		fmt.Fprintf(stdout, "# a running tagflow holds the store of %s: planned on a copy of it\n", o.dataDir)
 	}
+	if prog != nil {
+		prog.start(cfg)
+	}
 	plan, err := svc.Engine.Plan(ctx)
+	if prog != nil {
+		prog.stop()
+	}
 	if err != nil && !errors.Is(err, automation.ErrFailed) {
 		return err
 	}

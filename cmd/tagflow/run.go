@@ -72,13 +72,24 @@ works on a copy of its store, discarded at exit.`,
 }
 
 func runRun(ctx context.Context, stdout, stderr io.Writer, o runOptions) error {
-	log, err := o.logger(stderr)
+	var prog *progress
+	if o.once {
+		prog = newProgress(stderr) // nil unless stderr is a terminal
+	}
+	logTo := stderr
+	if prog != nil {
+		logTo = prog
+	}
+	log, err := o.logger(logTo)
 	if err != nil {
 		return err
 	}
 	so := o.standaloneOptions(o.dir, log)
 	if o.once {
 		so.CopyIfLocked = true // a pass works while a service runs on the data dir
+		if prog != nil {
+			so.Progress = prog
+		}
 	} else {
 		so.MetricsAddr, so.WebhookAddr, so.Reload = o.metricsAddr, o.webhookAddr, reloads
 	}
@@ -88,7 +99,13 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, o runOptions) error {
 	}
 	defer svc.Close()
 	if o.once {
+		if prog != nil {
+			prog.start(svc.Config)
+		}
 		report, err := svc.RunOnce(ctx)
+		if prog != nil {
+			prog.stop()
+		}
 		if err != nil && !errors.Is(err, automation.ErrFailed) {
 			return err
 		}

@@ -1,0 +1,121 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/tagflow/tagflow/automation"
+)
+
+// progress keeps one line on a terminal's standard error up to date while a pass works:
+// how many of the repositories were scanned, policies evaluated and automations run (an
+// automation's run is its clone, rewrite and push). Log lines go through it (Writer), so
+// that a line never lands in the middle of the progress line. It is an automation.Metrics.
+type progress struct {
+	w     io.Writer
+	now   func() time.Time
+	every time.Duration // the least time between two repaints
+
+	mu                              sync.Mutex
+	repos, policies, automations    int // done
+	nRepos, nPolicies, nAutomations int // in all
+	last                            time.Time
+	shown                           string // the line on screen, "" when none
+}
+
+// newProgress returns a progress line on w when w is a terminal, else nil.
+func newProgress(w io.Writer) *progress {
+	f, ok := w.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) || os.Getenv("TERM") == "dumb" {
+		return nil
+	}
+	return &progress{w: w, now: time.Now, every: 100 * time.Millisecond}
+}
+
+// start sets the totals, from the objects loaded.
+func (p *progress) start(cfg automation.Config) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.nRepos, p.nPolicies, p.nAutomations = len(cfg.Repositories), len(cfg.Policies), len(cfg.Automations)
+	p.paint(true)
+}
+
+// ScanDone implements automation.Metrics.
+func (p *progress) ScanDone(automation.ObjectID, time.Duration, int, error) {
+	p.step(&p.repos)
+}
+
+// PolicyEvaluated implements automation.Metrics.
+func (p *progress) PolicyEvaluated(automation.ObjectID, time.Duration, error) {
+	p.step(&p.policies)
+}
+
+// AutomationDone implements automation.Metrics.
+func (p *progress) AutomationDone(automation.ObjectID, time.Duration, bool, int, error) {
+	p.step(&p.automations)
+}
+
+func (p *progress) step(n *int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	*n++
+	p.paint(false)
+}
+
+// line is the progress line. A count can pass its total: an object runs again when what it
+// depends on changes during the pass.
+func (p *progress) line() string {
+	return fmt.Sprintf("tagflow: %d/%d repositories scanned, %d/%d policies evaluated, %d/%d automations run",
+		min(p.repos, p.nRepos), p.nRepos, min(p.policies, p.nPolicies), p.nPolicies, min(p.automations, p.nAutomations), p.nAutomations)
+}
+
+// paint redraws the line, at most once per every unless forced. Callers hold mu.
+func (p *progress) paint(force bool) {
+	now := p.now()
+	if !force && now.Sub(p.last) < p.every {
+		return
+	}
+	p.last = now
+	l := p.line()
+	if l == p.shown {
+		return
+	}
+	fmt.Fprintf(p.w, "\r\033[K%s", l)
+	p.shown = l
+}
+
+// clear removes the line; the next paint draws it again.
+func (p *progress) clear() {
+	if p.shown != "" {
+		fmt.Fprint(p.w, "\r\033[K")
+		p.shown = ""
+	}
+}
+
+// stop removes the line for good: the result follows on standard output.
+func (p *progress) stop() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.clear()
+	p.every = time.Duration(1<<63 - 1)
+	p.last = p.now()
+}
+
+// Write writes a log line: the progress line is taken away, the log line written, and the
+// progress line drawn again under it.
+func (p *progress) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	had := p.shown != ""
+	p.clear()
+	n, err := p.w.Write(b)
+	if had {
+		p.paint(true)
+	}
+	return n, err
+}
