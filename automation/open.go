@@ -3,6 +3,7 @@ package automation
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -30,6 +31,9 @@ type OpenOptions struct {
 	// CloneDepth is the history depth of a first clone (committer.Options.Depth). Zero: a
 	// shallow clone of depth 1; negative: the full history.
 	CloneDepth int
+	// GitProgress receives the Git servers' progress messages of clones and fetches
+	// (committer.Options.Progress: untrusted bytes). Nil: none asked for.
+	GitProgress io.Writer
 }
 
 // Service is an engine with the store and the clone cache of its data directory.
@@ -59,7 +63,7 @@ func Open(dir string, o OpenOptions) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	com, err := committer.New(committer.Options{Dir: filepath.Join(dir, CloneDir), Depth: o.CloneDepth, Logger: log})
+	com, err := committer.New(committer.Options{Dir: filepath.Join(dir, CloneDir), Depth: o.CloneDepth, Logger: log, Progress: o.GitProgress})
 	if err != nil {
 		db.Close()
 		return nil, err

@@ -79,6 +79,7 @@ func (c *Committer) openOrClone(ctx context.Context, req *Request, rem *remote) 
 		SingleBranch:  true,
 		Depth:         c.depth,
 		Tags:          git.NoTags,
+		Progress:      c.progress,
 	})
 	if err != nil {
 		_ = os.RemoveAll(dir)
@@ -323,6 +324,7 @@ func (j *job) fetch(ctx context.Context, head plumbing.Hash) error {
 		RefSpecs:   []config.RefSpec{spec},
 		Auth:       j.rem.auth,
 		Tags:       git.NoTags,
+		Progress:   j.c.progress,
 	})
 	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
 		return remoteError(j.req.Automation, "fetching", j.rem.redacted, err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"os"
@@ -29,16 +30,21 @@ type Options struct {
 	RetryBackoff time.Duration
 	// Logger receives notes such as "re-cloning a corrupt cache". Nil means no logging.
 	Logger *slog.Logger
+	// Progress, when set, receives the Git server's progress messages of clones and fetches
+	// ("Receiving objects:  45% (450/1000)", lines ended by CR or LF). They are the
+	// server's bytes: a writer that shows them must strip control characters.
+	Progress io.Writer
 }
 
 // Committer runs Requests against cached clones. Use one Committer per process and per
 // cache directory: it serialises runs against the same remote, so several automations
 // updating one repository take turns instead of racing. It is safe for concurrent use.
 type Committer struct {
-	dir     string
-	depth   int
-	backoff time.Duration
-	log     *slog.Logger
+	dir      string
+	depth    int
+	backoff  time.Duration
+	log      *slog.Logger
+	progress io.Writer
 
 	mu    sync.Mutex
 	locks map[string]chan struct{}
@@ -64,11 +70,12 @@ func New(opts Options) (*Committer, error) {
 		return nil, fmt.Errorf("creating clone cache %s: %w", opts.Dir, err)
 	}
 	c := &Committer{
-		dir:     dir,
-		depth:   opts.Depth,
-		backoff: opts.RetryBackoff,
-		log:     opts.Logger,
-		locks:   map[string]chan struct{}{},
+		dir:      dir,
+		depth:    opts.Depth,
+		backoff:  opts.RetryBackoff,
+		log:      opts.Logger,
+		locks:    map[string]chan struct{}{},
+		progress: opts.Progress,
 	}
 	switch {
 	case c.depth == 0:

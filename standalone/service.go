@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -41,6 +42,9 @@ type Options struct {
 	// Progress, when set, is told of every scan, evaluation and automation run too (the
 	// command line's progress on a terminal).
 	Progress automation.Metrics
+	// GitProgress, when set, receives the Git servers' progress messages of clones and
+	// fetches (automation.OpenOptions.GitProgress: untrusted bytes).
+	GitProgress io.Writer
 	// WebhookAddr serves the Receivers' /hook/ paths while Run runs. Empty: off.
 	WebhookAddr string
 	// Reload, when it receives, makes Run read the objects and the secrets again at once,
@@ -118,8 +122,9 @@ func Open(ctx context.Context, o Options) (*Service, error) {
 	}
 	logProblems(s.log, cfgErr)
 	oo := automation.OpenOptions{
-		Engine:  automation.Options{Logger: s.log, Metrics: m},
-		Scanner: append([]scanner.Option{scanner.WithLogger(s.log), scanner.WithUserAgent(o.UserAgent)}, o.ScannerOptions...),
+		Engine:      automation.Options{Logger: s.log, Metrics: m},
+		Scanner:     append([]scanner.Option{scanner.WithLogger(s.log), scanner.WithUserAgent(o.UserAgent)}, o.ScannerOptions...),
+		GitProgress: o.GitProgress,
 	}
 	var svc *automation.Service
 	var err error

@@ -62,7 +62,7 @@ func runPlan(ctx context.Context, stdout, stderr io.Writer, o planOptions) error
 	so := o.standaloneOptions(o.dir, log)
 	so.CopyIfLocked = true // plan works while a service runs on the data dir
 	if prog != nil {
-		so.Progress = prog
+		so.Progress, so.GitProgress = prog, prog.Git()
 	}
 	svc, err := openStandalone(ctx, so)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -14,7 +15,7 @@ import (
 
 // progress keeps one line on a terminal's standard error up to date while a pass works:
 // how many of the repositories were scanned, policies evaluated and automations run (an
-// automation's run is its clone, rewrite and push). Log lines go through it (Writer), so
+// automation's run is its clone, rewrite and push, whose Git progress messages end the line). Log lines go through it (Writer), so
 // that a line never lands in the middle of the progress line. It is an automation.Metrics.
 type progress struct {
 	w     io.Writer
@@ -26,6 +27,8 @@ type progress struct {
 	nRepos, nPolicies, nAutomations int // in all
 	last                            time.Time
 	shown                           string // the line on screen, "" when none
+	git                             string // the Git server's last progress message, cleaned
+	partial                         []byte // the message being received
 }
 
 // newProgress returns a progress line on w when w is a terminal, else nil.
@@ -57,7 +60,41 @@ func (p *progress) PolicyEvaluated(automation.ObjectID, time.Duration, error) {
 
 // AutomationDone implements automation.Metrics.
 func (p *progress) AutomationDone(automation.ObjectID, time.Duration, bool, int, error) {
+	p.mu.Lock()
+	p.git = ""
+	p.mu.Unlock()
 	p.step(&p.automations)
+}
+
+// maxGitMessage bounds the Git server's message on the line, and the bytes kept of one
+// message while it arrives.
+const maxGitMessage = 60
+
+// Git returns the writer for the Git servers' progress messages (standalone.Options.
+// GitProgress): the last message, control characters and all but printable ASCII dropped,
+// cut to maxGitMessage, ends the line. The messages are the server's bytes: never written
+// to the terminal as they came.
+func (p *progress) Git() io.Writer { return gitProgress{p} }
+
+type gitProgress struct{ p *progress }
+
+func (g gitProgress) Write(b []byte) (int, error) {
+	p := g.p
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range b {
+		switch {
+		case c == '\r' || c == '\n':
+			if msg := strings.TrimSpace(string(p.partial)); msg != "" {
+				p.git = msg
+			}
+			p.partial = p.partial[:0]
+		case c >= 0x20 && c < 0x7f && len(p.partial) < maxGitMessage:
+			p.partial = append(p.partial, c)
+		}
+	}
+	p.paint(false)
+	return len(b), nil
 }
 
 func (p *progress) step(n *int) {
@@ -70,8 +107,12 @@ func (p *progress) step(n *int) {
 // line is the progress line. A count can pass its total: an object runs again when what it
 // depends on changes during the pass.
 func (p *progress) line() string {
-	return fmt.Sprintf("tagflow: %d/%d repositories scanned, %d/%d policies evaluated, %d/%d automations run",
+	l := fmt.Sprintf("tagflow: %d/%d repositories scanned, %d/%d policies evaluated, %d/%d automations run",
 		min(p.repos, p.nRepos), p.nRepos, min(p.policies, p.nPolicies), p.nPolicies, min(p.automations, p.nAutomations), p.nAutomations)
+	if p.git != "" {
+		l += " (git: " + p.git + ")"
+	}
+	return l
 }
 
 // paint redraws the line, at most once per every unless forced. Callers hold mu.

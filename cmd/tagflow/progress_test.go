@@ -88,6 +88,7 @@ func TestIntegrationProgressOnTerminal(t *testing.T) {
 		t.Fatalf("plan on a terminal: %v\n%s", err, out)
 	}
 	text := string(out)
+	t.Logf("tagflow plan on a terminal (raw):\n%q", text)
 	line := "tagflow: 0/1 repositories scanned, 0/1 policies evaluated, 0/1 automations run"
 	if !strings.Contains(text, "\r\033[K"+line) {
 		t.Errorf("no progress line on the terminal:\n%q", text)
@@ -101,5 +102,35 @@ func TestIntegrationProgressOnTerminal(t *testing.T) {
 	code, stdout, stderr := e.cli(t, "plan")
 	if code != exitOK || strings.Contains(stdout+stderr, "repositories scanned") {
 		t.Errorf("plan without a terminal: exit %d, progress shown:\n%s\n%s", code, stdout, stderr)
+	}
+}
+
+// The Git server's progress messages end the line, cleaned: a hostile server's escape
+// sequences and endless message never reach the terminal.
+func TestProgressGitMessages(t *testing.T) {
+	var out bytes.Buffer
+	now := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+	p := &progress{w: &out, now: func() time.Time { return now }, every: 0}
+	p.start(automation.Config{Automations: make([]automation.Automation, 1)})
+	g := p.Git()
+	g.Write([]byte("\x1b]0;owned\x07\x1b[31mReceiving objects:  45% (450/1000)\r"))
+	g.Write([]byte("Receiving objects: 100% (1000/1000), done.\n" + strings.Repeat("A", 10000)))
+	text := out.String()
+	if !strings.HasSuffix(text, "0/1 automations run (git: Receiving objects: 100% (1000/1000), done.)") {
+		t.Errorf("line: %q", text)
+	}
+	if strings.Contains(strings.ReplaceAll(text, "\r\033[K", ""), "\x1b") || strings.Contains(text, "\x07") {
+		t.Errorf("the server's control characters reached the terminal: %q", text)
+	}
+	if strings.Contains(text, "AAAA") || len(p.partial) > maxGitMessage {
+		t.Errorf("an unfinished message was shown or kept whole (%d bytes kept)", len(p.partial))
+	}
+	g.Write([]byte("\n"))
+	if !strings.HasSuffix(out.String(), "(git: "+strings.Repeat("A", maxGitMessage)+")") {
+		t.Errorf("a long message is not cut to %d: %q", maxGitMessage, out.String()[max(0, out.Len()-100):])
+	}
+	p.AutomationDone(automation.ObjectID{}, 0, true, 0, nil)
+	if !strings.HasSuffix(out.String(), "1/1 automations run") {
+		t.Errorf("the Git message outlived its automation: %q", out.String()[max(0, out.Len()-100):])
 	}
 }

@@ -88,7 +88,7 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, o runOptions) error {
 	if o.once {
 		so.CopyIfLocked = true // a pass works while a service runs on the data dir
 		if prog != nil {
-			so.Progress = prog
+			so.Progress, so.GitProgress = prog, prog.Git()
 		}
 	} else {
 		so.MetricsAddr, so.WebhookAddr, so.Reload = o.metricsAddr, o.webhookAddr, reloads
