@@ -84,7 +84,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		now := e.clock.Now()
 		w := s.collect(c, now, e.window)
 		l.start(c, w)
-		timer, stopTimer := e.clock.NewTimer(w.next.Sub(now))
+		timer, stopTimer := timerUntil(e.clock, now, w.next)
 		select {
 		case <-ctx.Done():
 			stopTimer()

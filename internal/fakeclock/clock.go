@@ -37,8 +37,21 @@ func (c *Clock) Now() time.Time {
 func (c *Clock) NewTimer(d time.Duration) (<-chan time.Time, func() bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	t := &timer{at: c.now.Add(d), c: make(chan time.Time, 1)}
-	if d <= 0 {
+	return c.newTimerLocked(c.now.Add(d))
+}
+
+// NewTimerAt returns a channel that receives the clock's time once the clock reaches at (at
+// once when it has), and a function that stops the timer. Unlike NewTimer it does not
+// depend on when it is called: a clock moved by another goroutine meanwhile cannot delay it.
+func (c *Clock) NewTimerAt(at time.Time) (<-chan time.Time, func() bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.newTimerLocked(at)
+}
+
+func (c *Clock) newTimerLocked(at time.Time) (<-chan time.Time, func() bool) {
+	t := &timer{at: at, c: make(chan time.Time, 1)}
+	if !at.After(c.now) {
 		t.c <- c.now
 		return t.c, func() bool { return false }
 	}
