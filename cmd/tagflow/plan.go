@@ -50,20 +50,14 @@ func runPlan(ctx context.Context, stdout, stderr io.Writer, o planOptions) error
 	if !o.verbose && !o.logLevelSet {
 		o.logLevel = "warn" // the plan is on stdout; progress logs only with --verbose
 	}
-	prog := newProgress(stderr) // nil unless stderr is a terminal
-	logTo := stderr
-	if prog != nil {
-		logTo = prog
-	}
+	prog, logTo := progressOn(stderr) // no progress unless stderr is a terminal
 	log, err := o.logger(logTo)
 	if err != nil {
 		return err
 	}
 	so := o.standaloneOptions(o.dir, log)
 	so.CopyIfLocked = true // plan works while a service runs on the data dir
-	if prog != nil {
-		so.Progress, so.GitProgress = prog, prog.Git()
-	}
+	prog.attach(&so)
 	svc, err := openStandalone(ctx, so)
 	if err != nil {
 		return err
@@ -81,13 +75,9 @@ func runPlan(ctx context.Context, stdout, stderr io.Writer, o planOptions) error
 	if svc.Copied() {
 		fmt.Fprintf(stdout, "# a running tagflow holds the store of %s: planned on a copy of it\n", o.dataDir)
 	}
-	if prog != nil {
-		prog.start(cfg)
-	}
+	prog.start(cfg)
 	plan, err := svc.Engine.Plan(ctx)
-	if prog != nil {
-		prog.stop()
-	}
+	prog.stop()
 	if err != nil && !errors.Is(err, automation.ErrFailed) {
 		return err
 	}

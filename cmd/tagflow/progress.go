@@ -11,6 +11,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/tagflow/tagflow/automation"
+	"github.com/tagflow/tagflow/standalone"
 )
 
 // progress keeps one line on a terminal's standard error up to date while a pass works:
@@ -40,8 +41,28 @@ func newProgress(w io.Writer) *progress {
 	return &progress{w: w, now: time.Now, every: 100 * time.Millisecond}
 }
 
-// start sets the totals, from the objects loaded.
+// progressOn returns the progress line for stderr (nil when it is not a terminal) and the
+// writer for the logs: the line when there is one, else stderr.
+func progressOn(stderr io.Writer) (*progress, io.Writer) {
+	p := newProgress(stderr)
+	if p == nil {
+		return nil, stderr
+	}
+	return p, p
+}
+
+// attach makes the runtime of so report to p; nothing when p is nil.
+func (p *progress) attach(so *standalone.Options) {
+	if p != nil {
+		so.Progress, so.GitProgress = p, p.Git()
+	}
+}
+
+// start sets the totals, from the objects loaded; nothing when p is nil.
 func (p *progress) start(cfg automation.Config) {
+	if p == nil {
+		return
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.nRepos, p.nPolicies, p.nAutomations = len(cfg.Repositories), len(cfg.Policies), len(cfg.Automations)
@@ -138,8 +159,12 @@ func (p *progress) clear() {
 	}
 }
 
-// stop removes the line for good: the result follows on standard output.
+// stop removes the line for good: the result follows on standard output. Nothing when p
+// is nil.
 func (p *progress) stop() {
+	if p == nil {
+		return
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.clear()

@@ -72,13 +72,10 @@ works on a copy of its store, discarded at exit.`,
 }
 
 func runRun(ctx context.Context, stdout, stderr io.Writer, o runOptions) error {
-	var prog *progress
-	if o.once {
-		prog = newProgress(stderr) // nil unless stderr is a terminal
-	}
+	var prog *progress // a pass's progress on a terminal
 	logTo := stderr
-	if prog != nil {
-		logTo = prog
+	if o.once {
+		prog, logTo = progressOn(stderr)
 	}
 	log, err := o.logger(logTo)
 	if err != nil {
@@ -87,9 +84,7 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, o runOptions) error {
 	so := o.standaloneOptions(o.dir, log)
 	if o.once {
 		so.CopyIfLocked = true // a pass works while a service runs on the data dir
-		if prog != nil {
-			so.Progress, so.GitProgress = prog, prog.Git()
-		}
+		prog.attach(&so)
 	} else {
 		so.MetricsAddr, so.WebhookAddr, so.Reload = o.metricsAddr, o.webhookAddr, reloads
 	}
@@ -99,13 +94,9 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, o runOptions) error {
 	}
 	defer svc.Close()
 	if o.once {
-		if prog != nil {
-			prog.start(svc.Config)
-		}
+		prog.start(svc.Config)
 		report, err := svc.RunOnce(ctx)
-		if prog != nil {
-			prog.stop()
-		}
+		prog.stop()
 		if err != nil && !errors.Is(err, automation.ErrFailed) {
 			return err
 		}
