@@ -20,7 +20,8 @@ import (
 const ReasonNotLoaded = "NotLoaded"
 
 // KindFile names, in the status, a document whose object could not be told (it does not
-// parse, or is not of a kind tagflow reads): its name is FILE:LINE.
+// parse, is not of a kind tagflow reads, or has a field that does not decode): its name is
+// FILE:LINE.
 const KindFile automation.Kind = "file"
 
 // skippedObjects are the objects the last load skipped, shown by `tagflow status` beside the
@@ -77,6 +78,8 @@ func skippedStatuses(dir string, err error, now time.Time) []automation.ObjectSt
 			st.ID = automation.ObjectID{Kind: automation.Kind(oe.Kind), Namespace: oe.Namespace, Name: oe.Name}
 		case errors.As(p, &de):
 			st.ID = automation.ObjectID{Kind: automation.Kind(de.Key.Kind), Namespace: de.Key.Namespace, Name: de.Key.Name}
+		case errors.As(p, &doc) && doc.Object.Kind != "":
+			st.ID = automation.ObjectID{Kind: automation.Kind(doc.Object.Kind), Namespace: doc.Object.Namespace, Name: doc.Object.Name}
 		case errors.As(p, &doc):
 			file := doc.File
 			if rel, err := filepath.Rel(dir, file); err == nil && rel != "." && filepath.IsAbs(file) == filepath.IsAbs(dir) {

@@ -33,6 +33,12 @@ spec: {image: ghcr.io/acme/private, secretRef: {name: missing}}
 apiVersion: image.tagflow.dev/v1
 kind: ImagePolicy
 metadata: {name: [broken
+---
+apiVersion: image.tagflow.dev/v1
+kind: ImagePolicy
+metadata: {name: orphan, namespace: apps}
+spec:
+  policy: {semver: {range: ">=1.0.0"}}
 `
 	if err := os.WriteFile(bad, []byte(badObjects), 0o644); err != nil {
 		t.Fatal(err)
@@ -64,9 +70,11 @@ metadata: {name: [broken
 		got := notLoaded(st)
 		repo := automation.ObjectID{Kind: automation.KindRepository, Namespace: "apps", Name: "private"}.String()
 		doc := automation.ObjectID{Kind: KindFile, Name: "bad.yaml:6"}.String()
-		if len(got) != 2 || !strings.Contains(got[repo], "bad.yaml:1") || !strings.Contains(got[repo], "missing") ||
-			!strings.Contains(got[doc], "bad.yaml:6") {
-			t.Errorf("%s: not loaded %q, want %s (naming bad.yaml:1 and the secret) and %s", when, got, repo, doc)
+		policy := automation.ObjectID{Kind: automation.KindPolicy, Namespace: "apps", Name: "orphan"}.String()
+		if len(got) != 3 || !strings.Contains(got[repo], "bad.yaml:1") || !strings.Contains(got[repo], "missing") ||
+			!strings.Contains(got[doc], "bad.yaml:6") || !strings.Contains(got[policy], "bad.yaml:10") ||
+			!strings.Contains(got[policy], "imageRepositoryRef") {
+			t.Errorf("%s: not loaded %q, want %s (naming bad.yaml:1 and the secret), %s, and %s (bad.yaml:10, its field)", when, got, repo, doc, policy)
 		}
 		if !slices.ContainsFunc(st, func(s automation.ObjectStatus) bool { return s.ID.Name == "web" && s.Ready }) {
 			t.Errorf("%s: the loaded objects are not in the status: %+v", when, st)
@@ -80,8 +88,9 @@ metadata: {name: [broken
 	if err := statusview.Table(&table, read(), time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	if strings.Count(table.String(), ReasonNotLoaded) != 2 || !strings.Contains(table.String(), "file/bad.yaml:6") {
-		t.Errorf("status table lacks the two skipped objects:\n%s", table.String())
+	if strings.Count(table.String(), ReasonNotLoaded) != 3 || !strings.Contains(table.String(), "file/bad.yaml:6") ||
+		!strings.Contains(table.String(), "policy/orphan") {
+		t.Errorf("status table lacks the three skipped objects:\n%s", table.String())
 	}
 	t.Logf("tagflow status:\n%s", table.String())
 
@@ -97,7 +106,7 @@ metadata: {name: [broken
 	if err := os.WriteFile(bad, []byte(badObjects), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if !testbed.Within(30*time.Second, func() bool { return len(notLoaded(read())) == 2 }) {
+	if !testbed.Within(30*time.Second, func() bool { return len(notLoaded(read())) == 3 }) {
 		t.Fatalf("not loaded after the file came back: %v", notLoaded(read()))
 	}
 	stop()

@@ -28,7 +28,10 @@ type DocumentError struct {
 	File string
 	// Line is the 1-based line at which the document starts.
 	Line int
-	Err  error
+	// Object is the document's object when it is known: it decoded and then failed
+	// validation. Zero otherwise (invalid YAML, an unknown kind, a field that does not decode).
+	Object Key
+	Err    error
 }
 
 func (e *DocumentError) Error() string { return fmt.Sprintf("%s:%d: %v", e.File, e.Line, e.Err) }

@@ -175,7 +175,11 @@ func newLoader(opts Options) *loader {
 func (l *loader) file(name string, data []byte) {
 	for _, d := range splitDocuments(data) {
 		if err := l.document(name, d); err != nil {
-			l.errs = append(l.errs, &DocumentError{File: name, Line: d.line, Err: err})
+			de := &DocumentError{File: name, Line: d.line, Err: err}
+			if ke, ok := err.(*keyedError); ok {
+				de.Object, de.Err = ke.key, ke.err
+			}
+			l.errs = append(l.errs, de)
 		}
 	}
 }
@@ -314,14 +318,23 @@ func (l *loader) document(file string, d document) error {
 	if a, ok := obj.(*v1.ImageUpdateAutomation); ok {
 		// What the commit message template may use depends on the version it was written for.
 		if err := a.ValidateAs(tm.APIVersion); err != nil {
-			return err
+			return &keyedError{key: key, err: err}
 		}
 	} else if err := obj.Validate(); err != nil {
-		return err
+		return &keyedError{key: key, err: err}
 	}
 	l.entries = append(l.entries, entry{key: key, origin: origin, obj: obj})
 	return nil
 }
+
+// keyedError is the problem of a document whose object is known (it decoded, then failed
+// validation); file moves the key into the DocumentError.
+type keyedError struct {
+	key Key
+	err error
+}
+
+func (e *keyedError) Error() string { return e.err.Error() }
 
 // namespaced gives an object without a namespace the loader's default one.
 func (l *loader) namespaced(m *metav1.ObjectMeta) (namespace, name string) {
