@@ -5,13 +5,13 @@ import (
 	"errors"
 	"flag"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"unicode/utf8"
 
 	"github.com/tagflow/tagflow/automation"
+	"github.com/tagflow/tagflow/internal/testbed"
 )
 
 var updateGolden = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -60,17 +60,5 @@ func TestPlanOutputGolden(t *testing.T) {
 			t.Errorf("line %d is %d columns wide:\n%s", i+1, utf8.RuneCountInString(line), line)
 		}
 	}
-	path := filepath.Join("testdata", "plan.golden")
-	if *updateGolden {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to write it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("plan output differs from %s:\n%s\nwant:\n%s", path, got, want)
-	}
+	testbed.Golden(t, filepath.Join("testdata", "plan.golden"), got, *updateGolden)
 }

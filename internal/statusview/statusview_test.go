@@ -3,7 +3,6 @@ package statusview
 import (
 	"bytes"
 	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/tagflow/tagflow/automation"
+	"github.com/tagflow/tagflow/internal/testbed"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -99,17 +99,5 @@ func TestTag(t *testing.T) {
 
 func golden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to write it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("output differs from %s:\n%s\nwant:\n%s", path, got, want)
-	}
+	testbed.Golden(t, filepath.Join("testdata", name), got, *update)
 }
