@@ -23,6 +23,8 @@
 //	status   object key ("Kind/namespace/name") → the automation engine's status of the
 //	         object, opaque to the store (created on first use; files without it open
 //	         unchanged)
+//	history  object key → the newest entries of the object's timeline, oldest first,
+//	         opaque to the store (created on first use; see history.go)
 //
 // Every value carries a kind byte and a CRC-32C (see encoding.go). Tag sets are stored as
 // one value per image rather than a key per tag: bbolt's per-key and per-page overhead

@@ -332,6 +332,7 @@ func verify(bdb *bolt.DB) (fresh bool, err error) {
 		// Buckets created on first use are checked when present.
 		kinds[string(bucketPlatforms)] = kindPlatforms
 		kinds[string(bucketOverrides)] = kindOverride
+		kinds[string(bucketHistory)] = kindHistory
 		// Walk every bucket, ours and any a later tagflow added, touching every
 		// page reachable from the root: a fault here is recovered above, while the same
 		// fault inside tx.Check's goroutine would kill the process.
