@@ -85,6 +85,7 @@ type Engine struct {
 	sched atomic.Pointer[scheduler] // set while Run runs
 
 	events bus
+	hist   history
 }
 
 // policyState is what the engine remembers about a policy between evaluations.
@@ -115,6 +116,9 @@ func New(opts Options) (*Engine, error) {
 		grace:       opts.ShutdownGrace,
 		metrics:     opts.Metrics,
 		polState:    map[ObjectID]*policyState{},
+	}
+	if hs, ok := opts.Store.(HistoryStore); ok {
+		e.hist.db = hs
 	}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
@@ -495,6 +499,7 @@ func (e *Engine) Apply(cfg Config) error {
 		}
 		if ok {
 			removed = append(removed, Event{Type: EventRemoved, Object: id, Time: e.now().UTC()})
+			e.forgetHistory(id)
 		}
 	}
 	e.stMu.Unlock()

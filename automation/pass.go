@@ -632,12 +632,16 @@ func (e *Engine) runAutomation(ctx context.Context, c *compiled, id ObjectID) (r
 	st := s.record(id, runStatus(id, ae, outs, e.now().UTC()))
 	r := resultOf(st)
 	r.PullRequests = st.PullRequests
+	now := e.now().UTC()
 	for _, o := range outs {
 		if o.out.Pushed {
+			changes := repoChanges(ae, o.out.Changed)
 			r.Commit, r.Branch = o.out.Commit, o.out.Branch
-			r.Changes = append(r.Changes, repoChanges(ae, o.out.Changed)...)
+			r.Changes = append(r.Changes, changes...)
+			e.historyOfPush(id, o, changes, now)
 		}
 	}
+	e.historyOfRun(id, st, now)
 	return r, true
 }
 

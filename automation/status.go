@@ -180,8 +180,12 @@ func (e *Engine) update(id ObjectID, fn func(st *ObjectStatus)) ObjectStatus {
 	if err != nil {
 		e.log.Warn("storing status", "object", id.String(), "error", err.Error())
 	}
-	// Published under stMu, so that subscribers see one object's changes in order.
-	e.events.publish(statusEvents(old, st)...)
+	// Published under stMu, so that subscribers see one object's changes in order, and
+	// recorded in the timelines first, so that a subscriber reading a timeline for an event
+	// finds it there.
+	evs := statusEvents(old, st)
+	e.historyOfEvents(evs)
+	e.events.publish(evs...)
 	return st
 }
 

@@ -1,0 +1,238 @@
+package automation
+
+import (
+	"encoding/json"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/tagflow/tagflow/setter"
+)
+
+// History: per object, a timeline of what happened to it, kept in the store (the newest
+// HistoryLen entries) so that it survives restarts: for a policy the versions it moved to
+// and the commits and pull requests that adopted them, for an automation its commits and
+// runs, and for every object when it failed, recovered, waited or was suspended. The
+// status page shows it.
+
+// HistoryLen is how many entries are kept per object; older ones are dropped.
+const HistoryLen = 100
+
+// The types of history entries.
+const (
+	// HistoryLatest: a policy's latest reference moved, From → To.
+	HistoryLatest = "Latest"
+	// HistoryAdopted: an automation (Automation) wrote a policy's To into Git, From being
+	// what the field held, with Commit on Branch; PullRequest when that branch is under
+	// review.
+	HistoryAdopted = "Adopted"
+	// HistoryPushed: an automation pushed Commit to Branch; Changes lists the fields.
+	HistoryPushed = "Pushed"
+	// HistoryRun: an automation ran; Message is its outcome. Runs with the same outcome in a
+	// row are one entry: Count runs from Since to Time.
+	HistoryRun = "Run"
+	// HistoryPullRequestOpened and HistoryPullRequestClosed: an automation's pull request.
+	HistoryPullRequestOpened = "PullRequestOpened"
+	HistoryPullRequestClosed = "PullRequestClosed"
+	// HistoryFailed, HistoryRecovered, HistorySuspended and HistoryWaiting mirror the
+	// events of the same names; Message is the status message.
+	HistoryFailed    = "Failed"
+	HistoryRecovered = "Recovered"
+	HistorySuspended = "Suspended"
+	HistoryWaiting   = "Waiting"
+)
+
+// maxHistoryChanges bounds HistoryEntry.Changes.
+const maxHistoryChanges = 20
+
+// HistoryEntry is one entry of an object's timeline. Fields that do not apply to its Type
+// are zero. Like statuses, entries hold no credential: messages are redacted statuses.
+type HistoryEntry struct {
+	Time time.Time `json:"time"`
+	Type string    `json:"type"`
+	// Message is the status message the entry records (Run, Failed, Recovered, Suspended,
+	// Waiting).
+	Message string `json:"message,omitempty"`
+	// From and To are versions: references (Latest) or field values (Adopted).
+	From string `json:"from,omitempty"`
+	To   string `json:"to,omitempty"`
+	// Commit and Branch: what was pushed, where.
+	Commit string `json:"commit,omitempty"`
+	Branch string `json:"branch,omitempty"`
+	// Automation is the automation that adopted a version (Adopted).
+	Automation string `json:"automation,omitempty"`
+	// PullRequest is the pull request the entry is about, or the one the pushed branch
+	// is under review in.
+	PullRequest *PullRequestInfo `json:"pullRequest,omitempty"`
+	// Changes are the changed fields of a push ("file:line: old -> new"), at most 20;
+	// ChangeCount counts them all.
+	Changes     []string `json:"changes,omitempty"`
+	ChangeCount int      `json:"changeCount,omitempty"`
+	// Count and Since: how many runs a Run entry stands for, and when the first was.
+	Count int       `json:"count,omitempty"`
+	Since time.Time `json:"since,omitzero"`
+}
+
+// HistoryStore is where the engine keeps histories; *store.DB provides it. A Store
+// without it keeps none.
+type HistoryStore interface {
+	AppendHistory(key string, entry []byte, keep int, replaceNewest bool) error
+	History(key string) ([][]byte, error)
+	DeleteHistory(key string) error
+}
+
+// history records timelines into a HistoryStore. The newest entry of each object is
+// cached, so that a run with the same outcome as the one before folds into it without a
+// read.
+type history struct {
+	db     HistoryStore // nil: no history kept
+	mu     sync.Mutex
+	newest map[ObjectID]*HistoryEntry
+}
+
+// Read returns the timeline of id, oldest first, from db. An entry that does not decode
+// is left out.
+func ReadHistory(db HistoryStore, id ObjectID) ([]HistoryEntry, error) {
+	recs, err := db.History(id.String())
+	if err != nil {
+		return nil, err
+	}
+	out := make([]HistoryEntry, 0, len(recs))
+	for _, r := range recs {
+		var h HistoryEntry
+		if json.Unmarshal(r, &h) == nil {
+			out = append(out, h)
+		}
+	}
+	return out, nil
+}
+
+// History returns the timeline of id, oldest first; nil when the engine's store keeps
+// none.
+func (e *Engine) History(id ObjectID) ([]HistoryEntry, error) {
+	if e.hist.db == nil {
+		return nil, nil
+	}
+	return ReadHistory(e.hist.db, id)
+}
+
+// add appends h to the timeline of id; fold, when it returns true for the newest entry,
+// replaces that entry with h instead (fold may change h from it).
+func (e *Engine) addHistory(id ObjectID, h HistoryEntry, fold func(newest HistoryEntry, h *HistoryEntry) bool) {
+	hs := &e.hist
+	if hs.db == nil {
+		return
+	}
+	hs.mu.Lock()
+	defer hs.mu.Unlock()
+	if hs.newest == nil {
+		hs.newest = map[ObjectID]*HistoryEntry{}
+	}
+	newest, ok := hs.newest[id]
+	if !ok {
+		if all, err := ReadHistory(hs.db, id); err == nil && len(all) > 0 {
+			newest = &all[len(all)-1]
+		}
+	}
+	replace := newest != nil && fold != nil && fold(*newest, &h)
+	b, err := json.Marshal(h)
+	if err == nil {
+		err = hs.db.AppendHistory(id.String(), b, HistoryLen, replace)
+	}
+	if err != nil {
+		e.log.Warn("storing history", "object", id.String(), "error", err.Error())
+		delete(hs.newest, id)
+		return
+	}
+	hs.newest[id] = &h
+}
+
+// forgetHistory deletes the timeline of an object that left the configuration.
+func (e *Engine) forgetHistory(id ObjectID) {
+	hs := &e.hist
+	if hs.db == nil {
+		return
+	}
+	hs.mu.Lock()
+	defer hs.mu.Unlock()
+	delete(hs.newest, id)
+	if err := hs.db.DeleteHistory(id.String()); err != nil {
+		e.log.Warn("deleting history", "object", id.String(), "error", err.Error())
+	}
+}
+
+// historyOfEvents records what evs, the events of one status change, add to timelines.
+func (e *Engine) historyOfEvents(evs []Event) {
+	for _, ev := range evs {
+		h := HistoryEntry{Time: ev.Time, Type: string(ev.Type)}
+		switch ev.Type {
+		case EventFailed, EventRecovered, EventSuspended, EventWaiting:
+			h.Message = ev.Status.Message
+		case EventPolicyChanged:
+			h.Type, h.From, h.To = HistoryLatest, ev.From, ev.To
+		case EventPullRequestOpened, EventPullRequestClosed:
+			pr := *ev.PullRequest
+			h.PullRequest = &pr
+		default:
+			continue
+		}
+		e.addHistory(ev.Object, h, nil)
+	}
+}
+
+// historyOfPush records a push of automation id: a Pushed entry for it, and an Adopted
+// entry for each policy whose fields the commit changed.
+func (e *Engine) historyOfPush(id ObjectID, o groupOutcome, changes []string, at time.Time) {
+	var pr *PullRequestInfo
+	if o.pr != nil && o.pr.info != nil {
+		p := *o.pr.info
+		pr = &p
+	}
+	h := HistoryEntry{Time: at, Type: HistoryPushed, Commit: o.out.Commit, Branch: o.out.Branch,
+		PullRequest: pr, ChangeCount: len(changes)}
+	h.Changes = slices.Clone(changes[:min(len(changes), maxHistoryChanges)])
+	e.addHistory(id, h, nil)
+	if o.out.Changed == nil {
+		return
+	}
+	seen := map[string]bool{}
+	for _, ch := range o.out.Changed.AllChanges() {
+		if seen[ch.Policy] {
+			continue
+		}
+		seen[ch.Policy] = true
+		pid, ok := policyOfMarker(ch)
+		if !ok {
+			continue
+		}
+		e.addHistory(pid, HistoryEntry{Time: at, Type: HistoryAdopted, From: ch.OldValue, To: ch.NewValue,
+			Commit: o.out.Commit, Branch: o.out.Branch, Automation: id.String(), PullRequest: pr}, nil)
+	}
+}
+
+// policyOfMarker names the policy of a change's marker ("NAMESPACE:NAME").
+func policyOfMarker(ch setter.Change) (ObjectID, bool) {
+	for i := range len(ch.Policy) {
+		if ch.Policy[i] == ':' {
+			ns, name := ch.Policy[:i], ch.Policy[i+1:]
+			if ns == "" || name == "" {
+				return ObjectID{}, false
+			}
+			return ObjectID{Kind: KindPolicy, Namespace: ns, Name: name}, true
+		}
+	}
+	return ObjectID{}, false
+}
+
+// historyOfRun records the outcome of a run of automation id; runs with the same outcome
+// as the entry before are folded into it.
+func (e *Engine) historyOfRun(id ObjectID, st ObjectStatus, at time.Time) {
+	e.addHistory(id, HistoryEntry{Time: at, Type: HistoryRun, Message: st.Message, Count: 1, Since: at},
+		func(newest HistoryEntry, h *HistoryEntry) bool {
+			if newest.Type != HistoryRun || newest.Message != h.Message {
+				return false
+			}
+			h.Count, h.Since = newest.Count+1, newest.Since
+			return true
+		})
+}
