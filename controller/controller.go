@@ -212,6 +212,11 @@ func (c *Controller) setup() error {
 			return err
 		}
 	}
+	if c.opts.UIAddr != "" {
+		if err := c.mgr.Add(statusPage{c}); err != nil {
+			return err
+		}
+	}
 	if err := c.mgr.Add(&leaderWork{c}); err != nil {
 		return err
 	}

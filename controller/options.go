@@ -34,6 +34,11 @@ type Options struct {
 	HealthAddr string
 	// WebhookAddr serves the Receivers' webhooks; empty turns them off.
 	WebhookAddr string
+	// UIAddr serves the read-only status page on every replica; empty turns it off. A
+	// replica that is not the leader says so on the page. UIToken, when not empty, is
+	// required of its requests.
+	UIAddr  string
+	UIToken string
 
 	// LeaderElect makes replicas elect one leader that reconciles; the others wait.
 	LeaderElect bool

@@ -6,6 +6,7 @@
 #   gnupg, openssh-client  to verify signed commits with `git verify-commit`
 #   etcd-server      etcd for envtest (controller/ tests), beside a kube-apiserver built here
 #   tinyproxy-bin    a real HTTP forward proxy (proxySecretRef tests); the binary only, no service
+#   chromium         headless Chromium, driven by the status page's browser test
 # Binaries built from the Go module proxy are cached under TAGFLOW_TESTBIN
 # (default $HOME/.cache/tagflow-testbin) and rebuilt only when their pinned version changes.
 set -euo pipefail
@@ -16,6 +17,7 @@ command -v git >/dev/null 2>&1 || packages+=(git)
 command -v gpg >/dev/null 2>&1 || packages+=(gnupg)
 command -v ssh-keygen >/dev/null 2>&1 || packages+=(openssh-client)
 command -v tinyproxy >/dev/null 2>&1 || packages+=(tinyproxy-bin)
+command -v chromium >/dev/null 2>&1 || packages+=(chromium)
 
 apt_install() {
 	local sudo=()

@@ -47,6 +47,10 @@ type Options struct {
 	GitProgress io.Writer
 	// WebhookAddr serves the Receivers' /hook/ paths while Run runs. Empty: off.
 	WebhookAddr string
+	// UIAddr serves the read-only status page and its JSON API while Run runs. Empty:
+	// off. UIToken, when not empty, is required of its requests (statuspage.Options).
+	UIAddr  string
+	UIToken string
 	// Reload, when it receives, makes Run read the objects and the secrets again at once,
 	// changed or not (tagflow run sends on SIGHUP). Secrets are not watched otherwise: a
 	// rotated password is picked up at the next change of an object file, or at a Reload.
@@ -200,7 +204,8 @@ func (s *Service) RunOnce(ctx context.Context) (automation.Report, error) {
 }
 
 // Run runs the engine until ctx ends: it reports ready on /readyz, serves the webhooks
-// (with WebhookAddr; a bad address fails at once), serves the control socket
+// (with WebhookAddr; a bad address fails at once), the status page (with UIAddr, likewise),
+// serves the control socket
 // (DATA_DIR/tagflow.sock, for reconcile, suspend and resume), re-applies the objects when
 // their files change and refreshes the status snapshot. When the engine stops it closes the webhooks
 // and writes the snapshot a last time.
@@ -215,12 +220,18 @@ func (s *Service) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	closeControl, err := s.serveControl(ctx)
-	if err != nil {
+	loops, stop := context.WithCancel(ctx)
+	if err := s.serveStatusPage(loops); err != nil {
+		stop()
 		hooks.close()
 		return err
 	}
-	loops, stop := context.WithCancel(ctx)
+	closeControl, err := s.serveControl(ctx)
+	if err != nil {
+		stop()
+		hooks.close()
+		return err
+	}
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		reloadOnChange(loops, func(cfg automation.Config, problems error) error {

@@ -16,6 +16,7 @@ type controllerOptions struct {
 	metricsAddr        string
 	healthAddr         string
 	webhookAddr        string
+	ui                 uiOptions
 	leaderElect        bool
 	leaderNamespace    string
 	watchLabelSelector string
@@ -63,6 +64,7 @@ See docs/kubernetes.md.`,
 	f.StringVar(&o.metricsAddr, "metrics-addr", ":8080", `address of the Prometheus metrics endpoint (/metrics); "0" turns it off`)
 	f.StringVar(&o.healthAddr, "health-addr", ":8081", `address of the health probes (/healthz, /readyz); "0" turns them off`)
 	f.StringVar(&o.webhookAddr, "webhook-addr", ":9292", `address of the Receiver webhooks (/hook/...); "" turns them off`)
+	o.ui.addFlags(f)
 	f.BoolVar(&o.leaderElect, "leader-elect", false, "elect a leader among the replicas; only the leader acts")
 	f.StringVar(&o.leaderNamespace, "leader-election-namespace", "", "namespace of the leader election Lease (default: $POD_NAMESPACE)")
 	f.StringVar(&o.watchLabelSelector, "watch-label-selector", "", "manage only the objects whose labels match this selector (sharding)")
@@ -86,6 +88,10 @@ func runController(ctx context.Context, stderr io.Writer, o controllerOptions) e
 	if o.concurrency < 1 {
 		return usagef("--concurrency %d: want at least 1", o.concurrency)
 	}
+	uiToken, err := o.ui.token()
+	if err != nil {
+		return err
+	}
 	cfg, err := controller.RestConfig(o.kubeconfig, o.kubeQPS, o.kubeBurst)
 	if err != nil {
 		return err
@@ -97,6 +103,8 @@ func runController(ctx context.Context, stderr io.Writer, o controllerOptions) e
 		MetricsAddr:             o.metricsAddr,
 		HealthAddr:              o.healthAddr,
 		WebhookAddr:             o.webhookAddr,
+		UIAddr:                  o.ui.addr,
+		UIToken:                 uiToken,
 		LeaderElect:             o.leaderElect,
 		LeaderElectionNamespace: o.leaderNamespace,
 		WatchLabelSelector:      o.watchLabelSelector,

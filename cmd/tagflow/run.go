@@ -28,6 +28,7 @@ type runOptions struct {
 	once        bool
 	metricsAddr string
 	webhookAddr string
+	ui          uiOptions
 }
 
 func newRunCmd() *cobra.Command {
@@ -66,6 +67,7 @@ works on a copy of its store, discarded at exit.`,
 	f.BoolVar(&o.once, "once", false, "make one pass, print the results and exit")
 	f.StringVar(&o.metricsAddr, "metrics-addr", "", "serve Prometheus /metrics, /healthz and /readyz on this address, e.g. :8080 (empty: off)")
 	f.StringVar(&o.webhookAddr, "webhook-addr", "", "serve the webhook Receivers' /hook/ paths on this address, e.g. :9292 (empty: off)")
+	o.ui.addFlags(f)
 	o.addFlags(f, true)
 	_ = cmd.MarkFlagRequired("filename")
 	return cmd
@@ -87,6 +89,10 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, o runOptions) error {
 		prog.attach(&so)
 	} else {
 		so.MetricsAddr, so.WebhookAddr, so.Reload = o.metricsAddr, o.webhookAddr, reloads
+		if so.UIToken, err = o.ui.token(); err != nil {
+			return err
+		}
+		so.UIAddr = o.ui.addr
 	}
 	svc, err := openStandalone(ctx, so)
 	if err != nil {

@@ -131,16 +131,16 @@ type runProcess struct {
 	err    error         // Wait's result, once exited is closed
 }
 
-// startRunProcess builds the binary and starts `tagflow run` over e; the process is killed
-// when the test ends.
-func startRunProcess(t *testing.T, e *e2e) *runProcess {
+// startRunProcess builds the binary and starts `tagflow run` over e, with the extra
+// arguments; the process is killed when the test ends.
+func startRunProcess(t *testing.T, e *e2e, extra ...string) *runProcess {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "tagflow")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	p := &runProcess{exited: make(chan struct{})}
-	p.cmd = exec.Command(bin, "run", "-f", e.objects, "--secrets-dir", e.secrets, "--data-dir", e.dataDir)
+	p.cmd = exec.Command(bin, append([]string{"run", "-f", e.objects, "--secrets-dir", e.secrets, "--data-dir", e.dataDir}, extra...)...)
 	p.cmd.Stdout, p.cmd.Stderr = io.Discard, &p.stderr
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)

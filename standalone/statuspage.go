@@ -1,0 +1,31 @@
+package standalone
+
+import (
+	"context"
+
+	"github.com/tagflow/tagflow/internal/statuspage"
+)
+
+// serveStatusPage serves the status page on Options.UIAddr until ctx ends: the engine's
+// objects and, beside them, those skipped when the objects were loaded. Without UIAddr it
+// does nothing.
+func (s *Service) serveStatusPage(ctx context.Context) error {
+	if s.opts.UIAddr == "" {
+		return nil
+	}
+	h, err := statuspage.New(statuspage.Options{
+		Source: s.Engine,
+		Extra:  s.Skipped,
+		Token:  s.opts.UIToken,
+		Logger: s.log,
+	})
+	if err != nil {
+		return err
+	}
+	addr, err := statuspage.Listen(ctx, s.opts.UIAddr, h, s.log)
+	if err != nil {
+		return err
+	}
+	s.log.Info("serving the status page", "addr", addr.String(), "token", s.opts.UIToken != "")
+	return nil
+}
