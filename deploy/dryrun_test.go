@@ -99,10 +99,11 @@ func without(objs []*unstructured.Unstructured, kinds ...string) []*unstructured
 	return out
 }
 
-// TestServerSideDryRun has a real kube-apiserver validate everything deploy/ and the chart
-// render (CRDs and the Namespace applied for real first, under the restricted Pod Security
-// Standard), checks with `kubectl auth can-i` what the controller's ServiceAccount may do,
-// and validates the YAML examples of the docs against the CRDs.
+// TestServerSideDryRun has a real kube-apiserver validate everything deploy/ (alone and with
+// its components ingress/ and status-page/) and the chart render (CRDs and the Namespace
+// applied for real first, under the restricted Pod Security Standard), checks with
+// `kubectl auth can-i` what the controller's ServiceAccount may do, and validates the YAML
+// examples of the docs against the CRDs.
 func TestServerSideDryRun(t *testing.T) {
 	_, kobjs := renderKustomize(t, ".")
 	c := startCluster(t)
@@ -118,6 +119,17 @@ func TestServerSideDryRun(t *testing.T) {
 	_, hobjs = renderHelm(t, "--set", "ingress.enabled=true", "--set", "watchLabelSelector=tagflow.dev/shard=a",
 		"--set", "extraArgs={--concurrency=4}", "--set", "metrics.serviceMonitor.enabled=true")
 	c.dryRun("helm with ingress and a shard", without(hobjs, "ServiceMonitor")) // no Prometheus Operator CRDs here
+	// The status page's token Secret is the user's to create: a Deployment that mounts it is
+	// accepted without it (the kubelet waits for it).
+	_, sobjs := renderKustomize(t, overlay(t, []string{"status-page"}, statusPagePatch))
+	c.dryRun("deploy/ with status-page", sobjs)
+	_, sobjs = renderKustomize(t, overlay(t, []string{"ingress", "status-page"}, ingressPatch+statusPagePatch))
+	c.dryRun("deploy/ with ingress and status-page", sobjs)
+	_, hobjs = renderHelm(t, "--set", "ui.enabled=true", "--set", "ui.tokenSecret=tagflow-ui-token",
+		"--set", "ui.ingress.enabled=true", "--set", "ui.ingress.host=tagflow-status.example.com",
+		"--set", "ui.ingress.tls[0].secretName=tagflow-status-tls", "--set", "ui.ingress.tls[0].hosts[0]=tagflow-status.example.com",
+		"--set", "ingress.enabled=true")
+	c.dryRun("helm with the status page", hobjs)
 
 	t.Run("PodSecurity warnings are seen", func(t *testing.T) {
 		c := c.with(t)

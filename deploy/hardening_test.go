@@ -3,6 +3,7 @@ package deploy_test
 import (
 	"fmt"
 	"net"
+	"path"
 	"slices"
 	"strings"
 	"testing"
@@ -17,14 +18,15 @@ import (
 var controllerFlags = []string{
 	"metrics-addr", "health-addr", "webhook-addr", "leader-elect", "leader-election-namespace",
 	"watch-label-selector", "watch-namespace", "data-dir", "concurrency", "log-format", "log-level",
-	"registry-rate", "registry-limit", "api",
+	"registry-rate", "registry-limit", "api", "ui-addr", "ui-token-file",
 }
 
 // checkDeployment fails the test for every way d falls short of how tagflow's controller must
 // run: the controller command with known flags, a non-root user, a read-only root filesystem,
 // no privilege escalation, no capabilities, the RuntimeDefault seccomp profile, requests and
 // limits, liveness and readiness probes on /healthz and /readyz of --health-addr, ports that
-// match the flags, writable volumes at the data directory and /tmp, and POD_NAMESPACE.
+// match the flags, writable volumes at the data directory and /tmp, the status page's token
+// (--ui-token-file) in a Secret mounted read-only, and POD_NAMESPACE.
 func checkDeployment(t testing.TB, source string, d *appsv1.Deployment) {
 	t.Helper()
 	errorf := func(format string, args ...any) {
@@ -132,6 +134,17 @@ func checkDeployment(t testing.TB, source string, d *appsv1.Deployment) {
 	port("metrics-addr", "metrics")
 	port("health-addr", "health")
 	port("webhook-addr", "webhook")
+	if flags["ui-addr"] != "" {
+		port("ui-addr", "ui")
+	}
+	if f := flags["ui-token-file"]; f != "" {
+		if flags["ui-addr"] == "" {
+			errorf("--ui-token-file without --ui-addr")
+		}
+		if !secretMount(pod, c, f) {
+			errorf("--ui-token-file=%s is not a file of a Secret volume mounted read-only", f)
+		}
+	}
 
 	// Probes.
 	probe := func(what string, p *corev1.Probe, path string) {
@@ -189,6 +202,29 @@ func writableMount(pod corev1.PodSpec, c corev1.Container, dir string) bool {
 		for _, v := range pod.Volumes {
 			if v.Name == m.Name && (v.EmptyDir != nil || v.PersistentVolumeClaim != nil || v.Ephemeral != nil) {
 				return true
+			}
+		}
+	}
+	return false
+}
+
+// secretMount reports whether c mounts, read-only, a Secret volume that holds file.
+func secretMount(pod corev1.PodSpec, c corev1.Container, file string) bool {
+	for _, m := range c.VolumeMounts {
+		if m.MountPath != path.Dir(file) || m.SubPath != "" || !m.ReadOnly {
+			continue
+		}
+		for _, v := range pod.Volumes {
+			if v.Name != m.Name || v.Secret == nil {
+				continue
+			}
+			if len(v.Secret.Items) == 0 {
+				return true // every key of the Secret is a file
+			}
+			for _, it := range v.Secret.Items {
+				if it.Path == path.Base(file) {
+					return true
+				}
 			}
 		}
 	}

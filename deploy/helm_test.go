@@ -2,6 +2,8 @@ package deploy_test
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -16,6 +18,7 @@ func TestHelmLint(t *testing.T) {
 		nil,
 		{"--set", "ingress.enabled=true", "--set", "metrics.serviceMonitor.enabled=true"},
 		{"--set", "leaderElection.enabled=false", "--set", "serviceAccount.create=false", "--set", "serviceAccount.name=existing"},
+		{"--set", "ui.enabled=true", "--set", "ui.tokenSecret=tagflow-ui-token", "--set", "ui.ingress.enabled=true", "--set", "ui.ingress.host=tagflow-status.example.com"},
 	} {
 		args := append([]string{"lint", "chart", "--strict", "--namespace", namespace}, set...)
 		out, _ := run(t, nil, helm, args...)
@@ -50,6 +53,38 @@ func normalized(objs []*unstructured.Unstructured) map[string]map[string]any {
 func TestHelmMatchesKustomize(t *testing.T) {
 	_, kobjs := renderKustomize(t, ".")
 	_, hobjs := renderHelm(t)
+	compareRenderings(t, kobjs, hobjs)
+	for _, d := range deployments(t, hobjs) {
+		checkDeployment(t, "helm", d)
+	}
+	checkRBAC(t, "helm", hobjs, namespace)
+	checkServices(t, "helm", hobjs)
+	checkStatusPage(t, "helm", hobjs, statusPage{})
+}
+
+// TestHelmMatchesKustomizeStatusPage: the chart with the status page, its token Secret and
+// its Ingress on deploy/status-page's host renders what deploy/ with deploy/status-page does.
+func TestHelmMatchesKustomizeStatusPage(t *testing.T) {
+	_, kobjs := renderKustomize(t, overlay(t, []string{"status-page"}, ""))
+	_, hobjs := renderHelm(t, "--set", "ui.enabled=true", "--set", "ui.tokenSecret=tagflow-ui-token",
+		"--set", "ui.ingress.enabled=true", "--set", "ui.ingress.host=tagflow-status.example.com")
+	compareRenderings(t, kobjs, hobjs)
+	for _, d := range deployments(t, hobjs) {
+		checkDeployment(t, "helm with ui", d)
+	}
+	checkServices(t, "helm with ui", hobjs)
+	checkStatusPage(t, "helm with ui", hobjs, statusPage{
+		enabled:     true,
+		tokenSecret: "tagflow-ui-token",
+		ingress:     "tagflow-status-page",
+		host:        "tagflow-status.example.com",
+	})
+}
+
+// compareRenderings fails the test unless the objects kustomize and helm render are the same,
+// but for the Namespace (kustomize's only) and what normalized drops.
+func compareRenderings(t *testing.T, kobjs, hobjs []*unstructured.Unstructured) {
+	t.Helper()
 	var kust []*unstructured.Unstructured
 	for _, o := range kobjs {
 		if o.GetKind() != "Namespace" {
@@ -67,11 +102,6 @@ func TestHelmMatchesKustomize(t *testing.T) {
 			}
 		}
 	}
-	for _, d := range deployments(t, hobjs) {
-		checkDeployment(t, "helm", d)
-	}
-	checkRBAC(t, "helm", hobjs, namespace)
-	checkServices(t, "helm", hobjs)
 }
 
 // TestHelmValues renders the chart with the values people change and checks the result.
@@ -84,7 +114,8 @@ func TestHelmValues(t *testing.T) {
 		args       []string // arguments the container must have
 		notArgs    []string // arguments it must not have
 		image      string
-		extraKinds []string // kinds beyond the defaults
+		extraKinds []string   // kinds beyond the defaults, once per object
+		page       statusPage // the status page; the zero value: off
 	}{{
 		name:  "sharded",
 		set:   []string{"--set", "watchLabelSelector=tagflow.dev/shard in (a)", "--set", "watchNamespace=apps", "--set", "concurrency=8"},
@@ -120,6 +151,21 @@ func TestHelmValues(t *testing.T) {
 		set:        []string{"--set", "ingress.enabled=true", "--set", "ingress.className=nginx", "--set", "metrics.serviceMonitor.enabled=true"},
 		lease:      namespace,
 		extraKinds: []string{"Ingress", "ServiceMonitor"},
+	}, {
+		name:  "status page without a token",
+		set:   []string{"--set", "ui.enabled=true"},
+		lease: namespace,
+		args:  []string{"--ui-addr=:9494"},
+		page:  statusPage{enabled: true},
+	}, {
+		name:    "status page with a token",
+		release: "shard-a",
+		set: []string{"--set", "ui.enabled=true", "--set", "ui.tokenSecret=ui-token", "--set", "ui.ingress.enabled=true",
+			"--set", "ui.ingress.className=nginx", "--set", "ui.ingress.host=status.example.org", "--set", "ingress.enabled=true"},
+		lease:      namespace,
+		args:       []string{"--ui-addr=:9494", "--ui-token-file=/etc/tagflow/ui/token"},
+		extraKinds: []string{"Ingress", "Ingress"},
+		page:       statusPage{enabled: true, tokenSecret: "ui-token", ingress: "shard-a-tagflow-status-page", host: "status.example.org"},
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			rel := tc.release
@@ -158,9 +204,89 @@ func TestHelmValues(t *testing.T) {
 			if tc.image != "" && c.Image != tc.image {
 				t.Errorf("image %s, want %s", c.Image, tc.image)
 			}
+			wantKinds := map[string]int{}
 			for _, k := range tc.extraKinds {
-				if len(ofKind(objs, k)) != 1 {
-					t.Errorf("no %s rendered: %v", k, keys(objs))
+				wantKinds[k]++
+			}
+			for k, want := range wantKinds {
+				if n := len(ofKind(objs, k)); n != want {
+					t.Errorf("%d objects of kind %s rendered, want %d: %v", n, k, want, keys(objs))
+				}
+			}
+			checkStatusPage(t, tc.name, objs, tc.page)
+		})
+	}
+}
+
+// TestHelmStatusPageIngressNeedsPage: an Ingress to a status page that is off is refused,
+// rather than rendered to route to a port the Service lacks.
+func TestHelmStatusPageIngressNeedsPage(t *testing.T) {
+	_, stderr, err := runErr(t, nil, helmPath(t), "template", release, "chart", "--namespace", namespace, "--set", "ui.ingress.enabled=true")
+	if err == nil || !strings.Contains(string(stderr), "ui.ingress.enabled needs ui.enabled") {
+		t.Errorf("helm template with ui.ingress.enabled and not ui.enabled: %v, want it refused; stderr:\n%s", err, stderr)
+	}
+}
+
+// renderNotes renders the chart's NOTES.txt with extra arguments (--set ...): helm template
+// leaves it out, so a copy of the chart wraps it in a ConfigMap.
+func renderNotes(t *testing.T, extra ...string) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "chart")
+	if err := os.CopyFS(dir, os.DirFS("chart")); err != nil {
+		t.Fatal(err)
+	}
+	notes, err := os.ReadFile(filepath.Join("chart", "templates", "NOTES.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrapper := "{{- define \"deploy-test.notes\" }}" + string(notes) + "{{- end }}\n" +
+		"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: notes}\ndata:\n  notes: {{ include \"deploy-test.notes\" . | quote }}\n"
+	if err := os.WriteFile(filepath.Join(dir, "templates", "deploy-test-notes.yaml"), []byte(wrapper), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args := append([]string{"template", release, dir, "--namespace", namespace, "--show-only", "templates/deploy-test-notes.yaml"}, extra...)
+	out, _ := run(t, nil, helmPath(t), args...)
+	objs := decode(t, out)
+	if len(objs) != 1 {
+		t.Fatalf("rendering NOTES.txt: %d objects:\n%s", len(objs), out)
+	}
+	s, _, _ := unstructured.NestedString(objs[0].Object, "data", "notes")
+	return s
+}
+
+// TestHelmNotes: the notes shown after an install tell how to reach the status page, and
+// where its token is, only when it is on.
+func TestHelmNotes(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		set     []string
+		want    []string
+		notWant []string
+	}{{
+		name:    "defaults",
+		notWant: []string{"Status page", "9494"},
+	}, {
+		name: "status page without a token",
+		set:  []string{"--set", "ui.enabled=true"},
+		want: []string{"kubectl -n tagflow-system port-forward svc/tagflow-controller 9494", "http://localhost:9494/", "asks for no token"},
+	}, {
+		name: "status page with a token and an Ingress",
+		set: []string{"--set", "ui.enabled=true", "--set", "ui.tokenSecret=ui-token", "--set", "ui.ingress.enabled=true",
+			"--set", "ui.ingress.host=status.example.org", "--set", "ui.ingress.tls[0].secretName=status-tls"},
+		want: []string{"kubectl -n tagflow-system port-forward svc/tagflow-controller 9494", "https://status.example.org/",
+			"?token=<token>", "Authorization: Bearer <token>", "kubectl -n tagflow-system get secret ui-token"},
+		notWant: []string{"asks for no token"},
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			notes := renderNotes(t, tc.set...)
+			for _, w := range tc.want {
+				if !strings.Contains(notes, w) {
+					t.Errorf("NOTES.txt lacks %q:\n%s", w, notes)
+				}
+			}
+			for _, w := range tc.notWant {
+				if strings.Contains(notes, w) {
+					t.Errorf("NOTES.txt has %q:\n%s", w, notes)
 				}
 			}
 		})
@@ -186,14 +312,15 @@ func TestChecksCatchWeakenedDeployment(t *testing.T) {
 		"--set", "securityContext.capabilities=null",
 		"--set", "resources.limits=null",
 		"--set", "readinessProbe=null",
-		"--set", "extraArgs={--bogus}",
+		"--set", "extraArgs={--bogus,--ui-token-file=/etc/elsewhere/token}",
 	)
 	r := &recorder{TB: t}
 	for _, d := range deployments(t, objs) {
 		checkDeployment(r, "weakened", d)
 	}
 	got := strings.Join(r.errs, "\n")
-	for _, want := range []string{"readOnlyRootFilesystem", "capabilities", "no cpu limit", "no memory limit", "readiness probe", `"--bogus"`, "GOMEMLIMIT"} {
+	for _, want := range []string{"readOnlyRootFilesystem", "capabilities", "no cpu limit", "no memory limit", "readiness probe", `"--bogus"`, "GOMEMLIMIT",
+		"--ui-token-file without --ui-addr", "--ui-token-file=/etc/elsewhere/token is not a file of a Secret volume"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("checkDeployment did not report %q; it reported:\n%s", want, got)
 		}

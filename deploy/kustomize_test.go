@@ -2,7 +2,9 @@ package deploy_test
 
 import (
 	"bytes"
+	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -121,12 +123,14 @@ func TestKustomize(t *testing.T) {
 	if n := ofKind(objs, "Namespace"); len(n) == 1 && n[0].GetLabels()["pod-security.kubernetes.io/enforce"] != "restricted" {
 		t.Errorf("deploy/: Namespace %s does not enforce the restricted Pod Security Standard", n[0].GetName())
 	}
+	checkStatusPage(t, "deploy/", objs, statusPage{})
 }
 
-// ingressOverlay writes, outside deploy/ (kustomize refuses an overlay inside its base), the
-// overlay docs/kubernetes.md shows: deploy/ with the optional webhook Ingress, its host and
-// TLS set for the cluster. It returns the overlay's directory.
-func ingressOverlay(t *testing.T) string {
+// overlay writes, outside deploy/ (kustomize refuses an overlay inside its base), an
+// overlay of deploy/ with the given components of deploy/ (ingress, status-page) and the
+// given patches (the YAML of the items of its patches list, indented by two spaces; may be
+// empty). It returns the overlay's directory.
+func overlay(t *testing.T, components []string, patches string) string {
 	t.Helper()
 	dir := t.TempDir()
 	base, err := filepath.Abs(".")
@@ -137,14 +141,31 @@ func ingressOverlay(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	k := `apiVersion: kustomize.config.k8s.io/v1beta1
-kind: Kustomization
-resources:
-  - ` + rel + `
-components:
-  - ` + filepath.Join(rel, "ingress") + `
-patches:
-  - target:
+	k := "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - " + rel + "\n"
+	if len(components) > 0 {
+		k += "components:\n"
+		for _, c := range components {
+			k += "  - " + filepath.Join(rel, c) + "\n"
+		}
+	}
+	if patches != "" {
+		k += "patches:\n" + patches
+	}
+	if err := os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte(k), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// ingressOverlay writes the overlay docs/kubernetes.md shows: deploy/ with the optional
+// webhook Ingress, its host and TLS set for the cluster. It returns the overlay's directory.
+func ingressOverlay(t *testing.T) string {
+	t.Helper()
+	return overlay(t, []string{"ingress"}, ingressPatch)
+}
+
+// ingressPatch sets the host and TLS of the webhook Ingress.
+const ingressPatch = `  - target:
       kind: Ingress
       name: tagflow-webhook
     patch: |-
@@ -155,11 +176,19 @@ patches:
         path: /spec/tls
         value: [{hosts: [tagflow.ci.example.org], secretName: tagflow-webhook-tls}]
 `
-	if err := os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte(k), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
+
+// statusPagePatch sets the host and TLS of the status page's Ingress.
+const statusPagePatch = `  - target:
+      kind: Ingress
+      name: tagflow-status-page
+    patch: |-
+      - op: replace
+        path: /spec/rules/0/host
+        value: tagflow-status.ci.example.org
+      - op: add
+        path: /spec/tls
+        value: [{hosts: [tagflow-status.ci.example.org], secretName: tagflow-status-tls}]
+`
 
 func TestKustomizeIngress(t *testing.T) {
 	_, objs := renderKustomize(t, ingressOverlay(t))
@@ -177,8 +206,183 @@ func TestKustomizeIngress(t *testing.T) {
 	}
 }
 
+// statusPageKeys are the objects deploy/status-page adds to deploy/.
+var statusPageKeys = []string{"Ingress/tagflow-system/tagflow-status-page"}
+
+// TestKustomizeStatusPage: deploy/status-page serves the status page on port 9494, with the
+// token of the Secret tagflow-ui-token, behind an Ingress; with deploy/ingress as well, each
+// Ingress routes to its own port.
+func TestKustomizeStatusPage(t *testing.T) {
+	want := statusPage{
+		enabled:     true,
+		tokenSecret: "tagflow-ui-token",
+		ingress:     "tagflow-status-page",
+		host:        "tagflow-status.example.com",
+	}
+	_, objs := renderKustomize(t, overlay(t, []string{"status-page"}, ""))
+	wantKeys := slices.Concat(baseKeys, crdKeys(t), statusPageKeys)
+	sort.Strings(wantKeys)
+	if diff := cmp.Diff(wantKeys, keys(objs)); diff != "" {
+		t.Errorf("kubectl kustomize of an overlay with deploy/status-page (-want +got):\n%s", diff)
+	}
+	for _, d := range deployments(t, objs) {
+		checkDeployment(t, "deploy/status-page", d)
+	}
+	checkServices(t, "deploy/status-page", objs)
+	checkStatusPage(t, "deploy/status-page", objs, want)
+	for _, o := range ofKind(objs, "Ingress") {
+		if a := o.GetAnnotations(); a["nginx.ingress.kubernetes.io/proxy-buffering"] != "off" || a["nginx.ingress.kubernetes.io/proxy-read-timeout"] == "" {
+			t.Errorf("deploy/status-page: Ingress %s does not turn ingress-nginx's buffering off for server-sent events, nor lengthen its read timeout: annotations %v", o.GetName(), a)
+		}
+	}
+
+	_, objs = renderKustomize(t, overlay(t, []string{"ingress", "status-page"}, ingressPatch+statusPagePatch))
+	wantKeys = slices.Concat(baseKeys, crdKeys(t), statusPageKeys, []string{"Ingress/tagflow-system/tagflow-webhook"})
+	sort.Strings(wantKeys)
+	if diff := cmp.Diff(wantKeys, keys(objs)); diff != "" {
+		t.Errorf("kubectl kustomize of an overlay with deploy/ingress and deploy/status-page (-want +got):\n%s", diff)
+	}
+	for _, d := range deployments(t, objs) {
+		checkDeployment(t, "deploy/ingress and deploy/status-page", d)
+	}
+	checkServices(t, "deploy/ingress and deploy/status-page", objs)
+	want.host = "tagflow-status.ci.example.org"
+	checkStatusPage(t, "deploy/ingress and deploy/status-page", objs, want)
+}
+
+// statusPage is what a rendering must hold of the status page (tagflow controller --ui-addr).
+type statusPage struct {
+	enabled     bool   // served: --ui-addr=:9494, the container port ui, the Service port http-ui
+	tokenSecret string // the Secret whose key token is --ui-token-file; empty: none
+	ingress     string // the Ingress that routes / to the page; empty: none
+	host        string // the host of that Ingress; empty: any
+}
+
+// uiPort is the port of the status page, in deploy/status-page and the chart's defaults.
+const uiPort = 9494
+
+// uiTokenFile is where deploy/status-page and the chart mount the status page's token.
+const uiTokenFile = "/etc/tagflow/ui/token"
+
+// checkStatusPage fails the test unless objs serve the status page as want says, and not at
+// all when want.enabled is false.
+func checkStatusPage(t *testing.T, source string, objs []*unstructured.Unstructured, want statusPage) {
+	t.Helper()
+	deps := deployments(t, objs)
+	if len(deps) != 1 {
+		t.Fatalf("%s: %d Deployments, want 1", source, len(deps))
+	}
+	pod := deps[0].Spec.Template.Spec
+	c := pod.Containers[0]
+
+	var uiArgs []string
+	for _, a := range c.Args {
+		if strings.HasPrefix(a, "--ui-") {
+			uiArgs = append(uiArgs, a)
+		}
+	}
+	var wantArgs []string
+	if want.enabled {
+		wantArgs = append(wantArgs, fmt.Sprintf("--ui-addr=:%d", uiPort))
+		if want.tokenSecret != "" {
+			wantArgs = append(wantArgs, "--ui-token-file="+uiTokenFile)
+		}
+	}
+	if diff := cmp.Diff(wantArgs, uiArgs); diff != "" {
+		t.Errorf("%s: the status page's arguments (-want +got):\n%s", source, diff)
+	}
+
+	var ports []string
+	for _, p := range c.Ports {
+		if p.Name == "ui" {
+			ports = append(ports, fmt.Sprintf("%s %d/%s", p.Name, p.ContainerPort, p.Protocol))
+		}
+	}
+	var wantPorts []string
+	if want.enabled {
+		wantPorts = []string{fmt.Sprintf("ui %d/TCP", uiPort)}
+	}
+	if diff := cmp.Diff(wantPorts, ports); diff != "" {
+		t.Errorf("%s: the container's port ui (-want +got):\n%s", source, diff)
+	}
+
+	var mounts []string
+	for _, m := range c.VolumeMounts {
+		for _, v := range pod.Volumes {
+			if v.Name == m.Name && v.Secret != nil {
+				var items []string
+				for _, it := range v.Secret.Items {
+					items = append(items, it.Key+"="+it.Path)
+				}
+				mounts = append(mounts, fmt.Sprintf("Secret %s [%s] at %s read-only=%t",
+					v.Secret.SecretName, strings.Join(items, " "), m.MountPath, m.ReadOnly))
+			}
+		}
+	}
+	var wantMounts []string
+	if want.enabled && want.tokenSecret != "" {
+		wantMounts = []string{fmt.Sprintf("Secret %s [token=token] at %s read-only=true", want.tokenSecret, path.Dir(uiTokenFile))}
+	}
+	if diff := cmp.Diff(wantMounts, mounts); diff != "" {
+		t.Errorf("%s: Secret volumes of the container (-want +got):\n%s", source, diff)
+	}
+
+	var svcPorts []string
+	for _, o := range ofKind(objs, "Service") {
+		var s corev1.Service
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructuredWithValidation(o.Object, &s, true); err != nil {
+			t.Fatalf("%s: %s: %v", source, key(o), err)
+		}
+		for _, p := range s.Spec.Ports {
+			if p.Name == "http-ui" || p.TargetPort.String() == "ui" {
+				svcPorts = append(svcPorts, fmt.Sprintf("%s %s %d->%s/%s", s.Name, p.Name, p.Port, p.TargetPort.String(), p.Protocol))
+			}
+		}
+	}
+	var wantSvcPorts []string
+	if want.enabled {
+		wantSvcPorts = []string{fmt.Sprintf("%s http-ui %d->ui/TCP", deps[0].Name, uiPort)}
+	}
+	if diff := cmp.Diff(wantSvcPorts, svcPorts); diff != "" {
+		t.Errorf("%s: Service ports of the status page (-want +got):\n%s", source, diff)
+	}
+
+	var routes []string
+	for _, o := range ofKind(objs, "Ingress") {
+		var ing networkingv1.Ingress
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructuredWithValidation(o.Object, &ing, true); err != nil {
+			t.Fatalf("%s: %s: %v", source, key(o), err)
+		}
+		for _, r := range ing.Spec.Rules {
+			if r.HTTP == nil {
+				continue
+			}
+			for _, p := range r.HTTP.Paths {
+				if p.Backend.Service != nil && p.Backend.Service.Port.Name == "http-ui" {
+					routes = append(routes, fmt.Sprintf("%s %s%s -> %s:%s", ing.Name, r.Host, p.Path, p.Backend.Service.Name, p.Backend.Service.Port.Name))
+				}
+			}
+		}
+	}
+	var wantRoutes []string
+	if want.ingress != "" {
+		wantRoutes = []string{fmt.Sprintf("%s %s/ -> %s:http-ui", want.ingress, want.host, deps[0].Name)}
+	}
+	if diff := cmp.Diff(wantRoutes, routes); diff != "" {
+		t.Errorf("%s: Ingress routes to the status page (-want +got):\n%s", source, diff)
+	}
+}
+
+// ingressRoutes are the routes an Ingress may have: a path prefix to a port of the Service.
+// Metrics are never routed.
+var ingressRoutes = map[string]string{
+	"/hook/": "http-webhook", // the Receivers' webhooks
+	"/":      "http-ui",      // the status page, at the root of its own host
+}
+
 // checkServices fails the test unless every Service selects the Deployment's pods and
-// targets its named ports, and every Ingress routes /hook/ to a port of a Service.
+// targets its named ports (the status page's http-ui when the container has the port ui),
+// and every Ingress routes one prefix of ingressRoutes to its port of a rendered Service.
 func checkServices(t *testing.T, source string, objs []*unstructured.Unstructured) {
 	t.Helper()
 	deps := deployments(t, objs)
@@ -208,7 +412,11 @@ func checkServices(t *testing.T, source string, objs []*unstructured.Unstructure
 			}
 		}
 		sort.Strings(names)
-		if diff := cmp.Diff([]string{"http-metrics", "http-webhook"}, names); diff != "" {
+		wantNames := []string{"http-metrics", "http-webhook"}
+		if slices.ContainsFunc(pod.Spec.Containers[0].Ports, func(p corev1.ContainerPort) bool { return p.Name == "ui" }) {
+			wantNames = []string{"http-metrics", "http-ui", "http-webhook"}
+		}
+		if diff := cmp.Diff(wantNames, names); diff != "" {
 			t.Errorf("%s: Service %s ports (-want +got):\n%s", source, s.Name, diff)
 		}
 	}
@@ -223,13 +431,26 @@ func checkServices(t *testing.T, source string, objs []*unstructured.Unstructure
 				continue
 			}
 			p := r.HTTP.Paths[0]
-			if p.Path != "/hook/" || p.PathType == nil || *p.PathType != networkingv1.PathTypePrefix {
-				t.Errorf("%s: Ingress %s routes %s, want the prefix /hook/ only", source, ing.Name, p.Path)
+			port, ok := ingressRoutes[p.Path]
+			if !ok || p.PathType == nil || *p.PathType != networkingv1.PathTypePrefix {
+				t.Errorf("%s: Ingress %s routes %s, want one prefix of %v", source, ing.Name, p.Path, ingressRoutes)
+				continue
 			}
-			svc := services[p.Backend.Service.Name]
-			if svc == nil || p.Backend.Service.Port.Name != "http-webhook" {
-				t.Errorf("%s: Ingress %s backend %+v is not the webhook port of a rendered Service", source, ing.Name, p.Backend.Service)
+			if p.Backend.Service == nil || p.Backend.Service.Port.Name != port || !slices.ContainsFunc(servicePorts(services[p.Backend.Service.Name]), func(n string) bool { return n == port }) {
+				t.Errorf("%s: Ingress %s backend %+v of %s is not the port %s of a rendered Service", source, ing.Name, p.Backend.Service, p.Path, port)
 			}
 		}
 	}
+}
+
+// servicePorts are the names of the ports of s, none for a nil s.
+func servicePorts(s *corev1.Service) []string {
+	if s == nil {
+		return nil
+	}
+	var names []string
+	for _, p := range s.Spec.Ports {
+		names = append(names, p.Name)
+	}
+	return names
 }
