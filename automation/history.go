@@ -3,6 +3,7 @@ package automation
 import (
 	"encoding/json"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -51,7 +52,7 @@ type HistoryEntry struct {
 	Time time.Time `json:"time"`
 	Type string    `json:"type"`
 	// Message is the status message the entry records (Run, Failed, Recovered, Suspended,
-	// Waiting).
+	// Waiting), without the object's name.
 	Message string `json:"message,omitempty"`
 	// From and To are versions: references (Latest) or field values (Adopted).
 	From string `json:"from,omitempty"`
@@ -167,7 +168,7 @@ func (e *Engine) historyOfEvents(evs []Event) {
 		h := HistoryEntry{Time: ev.Time, Type: string(ev.Type)}
 		switch ev.Type {
 		case EventFailed, EventRecovered, EventSuspended, EventWaiting:
-			h.Message = ev.Status.Message
+			h.Message = strings.TrimPrefix(ev.Status.Message, ev.Object.String()+": ")
 		case EventPolicyChanged:
 			h.Type, h.From, h.To = HistoryLatest, ev.From, ev.To
 		case EventPullRequestOpened, EventPullRequestClosed:
@@ -227,7 +228,8 @@ func policyOfMarker(ch setter.Change) (ObjectID, bool) {
 // historyOfRun records the outcome of a run of automation id; runs with the same outcome
 // as the entry before are folded into it.
 func (e *Engine) historyOfRun(id ObjectID, st ObjectStatus, at time.Time) {
-	e.addHistory(id, HistoryEntry{Time: at, Type: HistoryRun, Message: st.Message, Count: 1, Since: at},
+	msg := strings.TrimPrefix(st.Message, id.String()+": ")
+	e.addHistory(id, HistoryEntry{Time: at, Type: HistoryRun, Message: msg, Count: 1, Since: at},
 		func(newest HistoryEntry, h *HistoryEntry) bool {
 			if newest.Type != HistoryRun || newest.Message != h.Message {
 				return false

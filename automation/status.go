@@ -117,6 +117,7 @@ func (e *Engine) loadStatuses() error {
 		if !ok || st.ID != id {
 			continue
 		}
+		redactStatus(nil, &st) // as ReadStatus does, for statuses an older tagflow stored
 		m[id] = &st
 	}
 	e.statuses = m
@@ -208,7 +209,7 @@ func (e *Engine) StatusVersion() uint64 { return e.statusVersion.Load() }
 // listed as not ready with ReasonPending; statuses kept in the store for objects of no
 // configuration applied in this process are listed too.
 func (e *Engine) Status(ctx context.Context) ([]ObjectStatus, error) {
-	out, err := ReadStatus(ctx, e.db)
+	out, err := e.cachedStatuses(ctx)
 	seen := map[ObjectID]bool{}
 	for _, st := range out {
 		seen[st.ID] = true
@@ -220,6 +221,29 @@ func (e *Engine) Status(ctx context.Context) ([]ObjectStatus, error) {
 	}
 	sortStatuses(out)
 	return out, err
+}
+
+// cachedStatuses returns a copy of the statuses the engine keeps in memory (the store's,
+// read once and then kept in step with every write), or, when the store cannot be read,
+// what ReadStatus returns. A status page asking for every status of a fleet after each
+// change then costs no decoding.
+func (e *Engine) cachedStatuses(ctx context.Context) ([]ObjectStatus, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	e.stMu.Lock()
+	if err := e.loadStatuses(); err != nil {
+		e.stMu.Unlock()
+		return ReadStatus(ctx, e.db)
+	}
+	out := make([]ObjectStatus, 0, len(e.statuses))
+	for _, st := range e.statuses {
+		c := *st
+		c.PullRequests = slices.Clone(st.PullRequests)
+		out = append(out, c)
+	}
+	e.stMu.Unlock()
+	return out, nil
 }
 
 // ReadStatus returns the statuses kept in db, sorted as Status sorts them, without an

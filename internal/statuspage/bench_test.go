@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -85,11 +86,11 @@ func BenchmarkPage(b *testing.B) {
 		b.Fatal(err)
 	}
 	for _, path := range []string{"/", "/?q=app-0999", "/api/v1/objects", "/object/policy/team-01/app-0001", "/api/v1/objects/policy/team-01/app-0001", "cold/"} {
-		h := h
+		h, name := h, path
 		if p, ok := strings.CutPrefix(path, "cold"); ok {
 			h, path = cold, p
 		}
-		b.Run(path, func(b *testing.B) {
+		b.Run(name, func(b *testing.B) {
 			var bytes int
 			for b.Loop() {
 				rec := httptest.NewRecorder()
@@ -102,6 +103,22 @@ func BenchmarkPage(b *testing.B) {
 			b.ReportMetric(float64(bytes), "bytes/page")
 		})
 	}
+	// The overview over loopback HTTP, as a browser gets it (the body read whole).
+	b.Run("loopback/", func(b *testing.B) {
+		srv := httptest.NewServer(h)
+		defer srv.Close()
+		for b.Loop() {
+			resp, err := http.Get(srv.URL + "/")
+			if err != nil {
+				b.Fatal(err)
+			}
+			n, _ := io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK || n == 0 {
+				b.Fatalf("GET / = %d, %d bytes", resp.StatusCode, n)
+			}
+		}
+	})
 }
 
 // unversioned hides the engine's StatusVersion.

@@ -479,6 +479,7 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
 	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false) // served as application/json with nosniff: "->" stays readable
 	enc.SetIndent("", "  ")
 	_ = enc.Encode(v)
 }
