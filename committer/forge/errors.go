@@ -18,6 +18,10 @@ var (
 
 	// ErrAuthentication means the forge refused the token (HTTP 401 or 403).
 	ErrAuthentication = errors.New("forge refused the credentials")
+
+	// ErrNotFound means the forge answered 404 for a pull request asked for by number: it
+	// has no such pull request, or does not show the repository to the token.
+	ErrNotFound = errors.New("not found on the forge")
 )
 
 // RateLimitError is returned when the forge kept answering "rate limit exceeded" and the

@@ -79,7 +79,7 @@ type Spec struct {
 	AutoMerge bool
 }
 
-// PullRequest is an open pull request (a merge request on GitLab).
+// PullRequest is a pull request (a merge request on GitLab).
 type PullRequest struct {
 	// Number is the pull request's number (GitLab: the merge request's IID).
 	Number int64
@@ -92,7 +92,19 @@ type PullRequest struct {
 	Base   string
 	Labels []string
 	Draft  bool
+	// State is StateOpen, StateClosed (closed without being merged) or StateMerged.
+	State string
+	// MergedBy is the login of the user who merged the pull request; empty when it is not
+	// merged or the forge does not say.
+	MergedBy string
 }
+
+// The states of a pull request.
+const (
+	StateOpen   = "open"
+	StateClosed = "closed"
+	StateMerged = "merged"
+)
 
 // Action says what Ensure did.
 type Action string
@@ -108,6 +120,8 @@ const (
 type provider interface {
 	// find returns the open pull request from head to base, or nil.
 	find(ctx context.Context, head, base string) (*PullRequest, error)
+	// get returns pull request number in any state; a 404 wraps ErrNotFound.
+	get(ctx context.Context, number int64) (*PullRequest, error)
 	// create opens a pull request with everything in s.
 	create(ctx context.Context, s Spec) (*PullRequest, error)
 	// edit changes the title and body of pr (keeping its draft state).
@@ -222,6 +236,21 @@ func (c *Client) Find(ctx context.Context, head, base string) (*PullRequest, err
 	return pr, nil
 }
 
+// Get returns pull request number (GitLab: the merge request with that IID) whatever its
+// state: State says whether it is open, closed or merged, and MergedBy who merged it. The
+// error wraps ErrNotFound when the forge has no such pull request or does not show the
+// repository to the token.
+func (c *Client) Get(ctx context.Context, number int64) (PullRequest, error) {
+	if number <= 0 {
+		return PullRequest{}, fmt.Errorf("%s: reading pull request #%d: %w", c, number, ErrInvalidOptions)
+	}
+	pr, err := c.p.get(ctx, number)
+	if err != nil {
+		return PullRequest{}, c.fail("reading pull request #%d", err, number)
+	}
+	return *pr, nil
+}
+
 // Ensure keeps one open pull request from s.Head to s.Base: it opens one when there is none,
 // and otherwise updates the title and body when they differ from s and adds missing labels.
 func (c *Client) Ensure(ctx context.Context, s Spec) (PullRequest, Action, error) {
@@ -285,6 +314,7 @@ func (c *Client) CloseOpen(ctx context.Context, head, base, comment string, dele
 		if err := c.p.close(ctx, pr, limitText(comment, maxBodyBytes)); err != nil {
 			return nil, c.fail("closing pull request #%d", err, pr.Number)
 		}
+		pr.State = StateClosed
 	}
 	if deleteBranch {
 		if err := c.p.deleteBranch(ctx, head); err != nil {
@@ -304,6 +334,15 @@ func classify(err error) error {
 	var se interface{ HTTPStatus() int }
 	if errors.As(err, &se) && (se.HTTPStatus() == http.StatusUnauthorized) {
 		return fmt.Errorf("%w: %w", ErrAuthentication, err)
+	}
+	return err
+}
+
+// notFound makes a 404 answer recognisable as ErrNotFound.
+func notFound(err error) error {
+	var se interface{ HTTPStatus() int }
+	if errors.As(err, &se) && se.HTTPStatus() == http.StatusNotFound {
+		return fmt.Errorf("%w: %w", ErrNotFound, err)
 	}
 	return err
 }

@@ -61,7 +61,13 @@ func wrapGitea(resp *gitea.Response, err error) error {
 }
 
 func (g *giteaProvider) convert(pr *gitea.PullRequest) *PullRequest {
-	out := &PullRequest{Number: pr.Index, URL: pr.HTMLURL, Title: pr.Title, Body: pr.Body, Draft: pr.Draft}
+	out := &PullRequest{Number: pr.Index, URL: pr.HTMLURL, Title: pr.Title, Body: pr.Body, Draft: pr.Draft, State: string(pr.State)}
+	if pr.HasMerged { // state "closed"
+		out.State = StateMerged
+		if pr.MergedBy != nil {
+			out.MergedBy = pr.MergedBy.UserName
+		}
+	}
 	if t, ok := strings.CutPrefix(pr.Title, giteaWIP); ok {
 		out.Title, out.Draft = t, true
 	}
@@ -106,6 +112,18 @@ func (g *giteaProvider) find(ctx context.Context, head, base string) (*PullReque
 		}
 	}
 	return nil, nil
+}
+
+func (g *giteaProvider) get(ctx context.Context, number int64) (*PullRequest, error) {
+	c, err := g.client(ctx)
+	if err != nil {
+		return nil, err
+	}
+	pr, resp, err := c.GetPullRequest(g.repo.Owner(), g.repo.Name(), number)
+	if err != nil {
+		return nil, notFound(wrapGitea(resp, err))
+	}
+	return g.convert(pr), nil
 }
 
 func (g *giteaProvider) create(ctx context.Context, s Spec) (*PullRequest, error) {

@@ -134,11 +134,29 @@ func convertGitHub(pr *github.PullRequest) *PullRequest {
 	out := &PullRequest{
 		Number: int64(pr.GetNumber()), URL: pr.GetHTMLURL(), Title: pr.GetTitle(), Body: pr.GetBody(),
 		Head: pr.GetHead().GetRef(), Base: pr.GetBase().GetRef(), Draft: pr.GetDraft(),
+		State: pr.GetState(),
+	}
+	// A merged pull request is "closed" with merged true; list answers have no "merged",
+	// only "merged_at".
+	if pr.GetMerged() || pr.MergedAt != nil {
+		out.State, out.MergedBy = StateMerged, pr.GetMergedBy().GetLogin()
 	}
 	for _, l := range pr.Labels {
 		out.Labels = append(out.Labels, l.GetName())
 	}
 	return out
+}
+
+func (g *githubProvider) get(ctx context.Context, number int64) (*PullRequest, error) {
+	c, _, err := g.gh(ctx)
+	if err != nil {
+		return nil, err
+	}
+	pr, resp, err := c.PullRequests.Get(ctx, g.owner, g.name, int(number))
+	if err != nil {
+		return nil, notFound(wrapGitHub(resp, err))
+	}
+	return convertGitHub(pr), nil
 }
 
 func (g *githubProvider) find(ctx context.Context, head, base string) (*PullRequest, error) {

@@ -108,7 +108,7 @@ func TestGitHubLifecycle(t *testing.T) {
 	spec := Spec{Head: "tagflow/auto", Base: "main", Title: "Update app to 1.2.0", Body: "| Image |",
 		Labels: []string{"images", "automated"}, Reviewers: []string{"alice"}, Assignees: []string{"bob"}, AutoMerge: true}
 	pr, action, err := c.Ensure(ctx, spec)
-	if err != nil || action != Opened || pr.Number != 7 || pr.URL != "https://github.com/octo/app/pull/7" {
+	if err != nil || action != Opened || pr.Number != 7 || pr.State != StateOpen || pr.URL != "https://github.com/octo/app/pull/7" {
 		t.Fatalf("first Ensure = %+v, %s, %v; want #7 opened", pr, action, err)
 	}
 	spec.Title, spec.Body = "Update app to 1.3.0", "| Image | 1.3.0 |"
@@ -123,7 +123,7 @@ func TestGitHubLifecycle(t *testing.T) {
 		t.Fatalf("third Ensure = %s, %v; want unchanged", action, err)
 	}
 	closed, err := c.CloseOpen(ctx, "tagflow/auto", "main", "Nothing left to change.", true)
-	if err != nil || closed == nil || closed.Number != 7 {
+	if err != nil || closed == nil || closed.Number != 7 || closed.State != StateClosed {
 		t.Fatalf("CloseOpen = %+v, %v; want #7", closed, err)
 	}
 }
@@ -182,5 +182,53 @@ func TestGitHubApp(t *testing.T) {
 	pr, err := c.Find(context.Background(), "tagflow/auto", "main")
 	if err != nil || pr != nil {
 		t.Fatalf("Find = %+v, %v; want none", pr, err)
+	}
+}
+
+// ghPullClosed is ghPull(number, ...) as GitHub answers GET /repos/OWNER/REPO/pulls/NUMBER
+// once closed: merged by mergedBy, or closed without a merge when mergedBy is empty.
+func ghPullClosed(number int, mergedBy string) string {
+	merge := `"merged": false, "merged_at": null, "merged_by": null, "merge_commit_sha": null`
+	if mergedBy != "" {
+		merge = fmt.Sprintf(`"merged": true, "merged_at": "2026-01-27T08:30:00Z", "merged_by": {"login": %q, "id": 583231, "type": "User", "site_admin": false}, "merge_commit_sha": "e5bd3914e2e596debea16f433f57875b5b90bcd6"`, mergedBy)
+	}
+	return strings.Replace(ghPull(number, "Update app to 1.2.0", "| Image |", "images"),
+		`"state": "open",`, `"state": "closed", "closed_at": "2026-01-27T08:30:00Z", `+merge+`,`, 1)
+}
+
+func TestGitHubGet(t *testing.T) {
+	auth := "Bearer " + ghToken
+	rec := newRecorder(t,
+		exchange{Method: "GET", Path: "/repos/octo/app/pulls/7", Auth: auth, Reply: ghPullClosed(7, "octocat")},
+		exchange{Method: "GET", Path: "/repos/octo/app/pulls/8", Auth: auth, Reply: ghPullClosed(8, "")},
+		exchange{Method: "GET", Path: "/repos/octo/app/pulls/9", Auth: auth, Reply: ghPull(9, "Update app to 1.3.0", "")},
+		exchange{Method: "GET", Path: "/repos/octo/app/pulls/404", Auth: auth, Status: 404,
+			Reply: `{"message":"Not Found ` + ghToken + `","documentation_url":"https://docs.github.com/rest/pulls/pulls#get-a-pull-request","status":"404"}`},
+	)
+	c, _ := newTestClient(t, Options{Provider: GitHub, RepoURL: "https://x-access-token:" + ghToken + "@github.com/octo/app.git", APIURL: rec.URL() + "/", Token: ghToken})
+	ctx := context.Background()
+
+	pr, err := c.Get(ctx, 7)
+	if err != nil || pr.Number != 7 || pr.State != StateMerged || pr.MergedBy != "octocat" || pr.Head != "tagflow/auto" || pr.Base != "main" {
+		t.Fatalf("Get(7) = %+v, %v; want #7 merged by octocat", pr, err)
+	}
+	if pr, err = c.Get(ctx, 8); err != nil || pr.State != StateClosed || pr.MergedBy != "" {
+		t.Fatalf("Get(8) = %+v, %v; want #8 closed, not merged", pr, err)
+	}
+	if pr, err = c.Get(ctx, 9); err != nil || pr.State != StateOpen || pr.MergedBy != "" {
+		t.Fatalf("Get(9) = %+v, %v; want #9 open", pr, err)
+	}
+	_, err = c.Get(ctx, 404)
+	if !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Get(404) = %v; want an error wrapping ErrNotFound", err)
+	}
+	if errors.Is(err, ErrAuthentication) {
+		t.Errorf("Get(404) = %v; want no authentication error", err)
+	}
+	if msg := err.Error(); strings.Contains(msg, ghToken) || !strings.Contains(msg, "octo/app") || !strings.Contains(msg, "#404") || strings.Contains(msg, "\n") {
+		t.Errorf("Get(404) error %q: want one line naming the repository and the pull request, without the token", msg)
+	}
+	if _, err := c.Get(ctx, 0); !errors.Is(err, ErrInvalidOptions) {
+		t.Errorf("Get(0) = %v; want ErrInvalidOptions and no request", err)
 	}
 }

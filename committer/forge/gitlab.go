@@ -56,6 +56,21 @@ func convertGitLab(mr *gitlab.BasicMergeRequest) *PullRequest {
 		Number: mr.IID, URL: mr.WebURL, Title: mr.Title, Body: mr.Description,
 		Head: mr.SourceBranch, Base: mr.TargetBranch, Draft: mr.Draft, Labels: []string(mr.Labels),
 	}
+	switch mr.State {
+	case "opened", "locked": // locked: being merged
+		out.State = StateOpen
+	case "merged":
+		out.State = StateMerged
+		// merge_user is also the user who set an open merge request to merge
+		// automatically, so it is read only once merged; merged_by is its deprecated form.
+		if mr.MergeUser != nil {
+			out.MergedBy = mr.MergeUser.Username
+		} else if mr.MergedBy != nil {
+			out.MergedBy = mr.MergedBy.Username
+		}
+	default:
+		out.State = mr.State
+	}
 	for _, p := range []string{gitlabDraft, "Draft:", "[Draft]", "(Draft)"} {
 		if t, ok := strings.CutPrefix(out.Title, p); ok {
 			out.Title, out.Draft = strings.TrimSpace(t), true
@@ -88,6 +103,14 @@ func (g *gitlabProvider) find(ctx context.Context, head, base string) (*PullRequ
 		opts.Page = resp.NextPage
 	}
 	return nil, nil
+}
+
+func (g *gitlabProvider) get(ctx context.Context, number int64) (*PullRequest, error) {
+	mr, resp, err := g.c.MergeRequests.GetMergeRequest(g.repo.Path, number, nil, gitlab.WithContext(ctx))
+	if err != nil {
+		return nil, notFound(wrapGitLab(resp, err))
+	}
+	return convertGitLab(&mr.BasicMergeRequest), nil
 }
 
 // userIDs looks up the ids of users by user name.

@@ -91,7 +91,7 @@ func TestGitLabLifecycle(t *testing.T) {
 	spec := Spec{Head: "tagflow/auto", Base: "main", Title: "Update app to 1.2.0", Body: "| Image |",
 		Labels: []string{"images", "automated"}, Reviewers: []string{"alice"}, Assignees: []string{"bob"}, AutoMerge: true}
 	pr, action, err := c.Ensure(ctx, spec)
-	if err != nil || action != Opened || pr.Number != 3 || !strings.HasSuffix(pr.URL, "/merge_requests/3") {
+	if err != nil || action != Opened || pr.Number != 3 || pr.State != StateOpen || !strings.HasSuffix(pr.URL, "/merge_requests/3") {
 		t.Fatalf("first Ensure = %+v, %s, %v; want !3 opened", pr, action, err)
 	}
 	spec.Title, spec.Body = "Update app to 1.3.0", "| Image | 1.3.0 |"
@@ -104,7 +104,7 @@ func TestGitLabLifecycle(t *testing.T) {
 		t.Errorf("rate-limit waits = %v, want [7s]", *waits)
 	}
 	closed, err := c.CloseOpen(ctx, "tagflow/auto", "main", "Nothing left to change.", true)
-	if err != nil || closed == nil || closed.Number != 3 {
+	if err != nil || closed == nil || closed.Number != 3 || closed.State != StateClosed {
 		t.Fatalf("CloseOpen = %+v, %v; want !3", closed, err)
 	}
 }
@@ -127,5 +127,65 @@ func TestGitLabDraftAndTokenNeverInErrors(t *testing.T) {
 	_, err = c.Find(context.Background(), "tagflow/auto", "main")
 	if err == nil || strings.Contains(err.Error(), glToken) || !errors.Is(err, ErrAuthentication) {
 		t.Fatalf("Find = %v; want an authentication error without the token", err)
+	}
+}
+
+// glMRIn is glMR(iid, ...) in state ("opened", "closed" or "merged") with the merge fields
+// GitLab documents for GET /projects/:id/merge_requests/:iid: merge is the merge_user and
+// merged_by fields (their JSON, e.g. `"merge_user": null, "merged_by": null`).
+func glMRIn(iid int, state, merge string) string {
+	closed := `"closed_by": null, "closed_at": null, "merged_at": null`
+	switch state {
+	case "closed":
+		closed = `"closed_by": {"id": 1, "username": "tagflow-bot", "name": "tagflow", "state": "active"}, "closed_at": "2026-01-27T08:30:00.000Z", "merged_at": null`
+	case "merged":
+		closed = `"closed_by": null, "closed_at": null, "merged_at": "2026-01-27T08:30:00.000Z", "merge_commit_sha": "9999999999999999999999999999999999999999"`
+	}
+	return strings.Replace(glMR(iid, "Update app to 1.2.0", "| Image |", false, "images"),
+		`"state": "opened",`, `"state": "`+state+`", `+closed+`, `+merge+`,`, 1)
+}
+
+func glUser(id int, username string) string {
+	return fmt.Sprintf(`{"id": %d, "username": %q, "name": %q, "state": "active", "avatar_url": null, "web_url": "https://gitlab.example.com/%[2]s"}`, id, username, strings.ToUpper(username[:1])+username[1:])
+}
+
+func TestGitLabGet(t *testing.T) {
+	const project = "/api/v4/projects/group%2Fapp"
+	rec := newRecorder(t,
+		exchange{Method: "GET", Path: project + "/merge_requests/3", Auth: glToken,
+			Reply: glMRIn(3, "merged", `"merge_user": `+glUser(5, "alice")+`, "merged_by": `+glUser(5, "alice"))},
+		// Before merge_user, GitLab had only merged_by.
+		exchange{Method: "GET", Path: project + "/merge_requests/4",
+			Reply: glMRIn(4, "merged", `"merged_by": `+glUser(6, "bob"))},
+		exchange{Method: "GET", Path: project + "/merge_requests/5",
+			Reply: glMRIn(5, "closed", `"merge_user": null, "merged_by": null`)},
+		// Set to merge automatically: merge_user is who set it, nobody merged it yet.
+		exchange{Method: "GET", Path: project + "/merge_requests/6",
+			Reply: glMRIn(6, "opened", `"merge_when_pipeline_succeeds": true, "merge_user": `+glUser(5, "alice")+`, "merged_by": null`)},
+		exchange{Method: "GET", Path: project + "/merge_requests/404", Status: 404,
+			Reply: `{"message":"404 Not found ` + glToken + `"}`},
+	)
+	c, _ := newTestClient(t, Options{Provider: GitLab, RepoURL: "https://oauth2:" + glToken + "@gitlab.example.com/group/app.git", APIURL: rec.URL() + "/api/v4", Token: glToken})
+	ctx := context.Background()
+
+	pr, err := c.Get(ctx, 3)
+	if err != nil || pr.Number != 3 || pr.State != StateMerged || pr.MergedBy != "alice" || pr.Head != "tagflow/auto" || pr.Base != "main" {
+		t.Fatalf("Get(3) = %+v, %v; want !3 merged by alice", pr, err)
+	}
+	if pr, err = c.Get(ctx, 4); err != nil || pr.State != StateMerged || pr.MergedBy != "bob" {
+		t.Fatalf("Get(4) = %+v, %v; want !4 merged by bob (merged_by)", pr, err)
+	}
+	if pr, err = c.Get(ctx, 5); err != nil || pr.State != StateClosed || pr.MergedBy != "" {
+		t.Fatalf("Get(5) = %+v, %v; want !5 closed, not merged", pr, err)
+	}
+	if pr, err = c.Get(ctx, 6); err != nil || pr.State != StateOpen || pr.MergedBy != "" {
+		t.Fatalf("Get(6) = %+v, %v; want !6 open, merged by nobody yet", pr, err)
+	}
+	_, err = c.Get(ctx, 404)
+	if !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Get(404) = %v; want an error wrapping ErrNotFound", err)
+	}
+	if msg := err.Error(); strings.Contains(msg, glToken) || !strings.Contains(msg, "group/app") || !strings.Contains(msg, "#404") || strings.Contains(msg, "\n") {
+		t.Errorf("Get(404) error %q: want one line naming the repository and the merge request, without the token", msg)
 	}
 }
