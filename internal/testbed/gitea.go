@@ -132,7 +132,10 @@ func giteaEnv(dir string) []string {
 }
 
 // giteaINI is a minimal app.ini: SQLite, no SSH, no mail, no external resources, queues
-// that run at once (so that pull requests are checked before the API answers).
+// that run at once (so that pull requests are checked before the API answers) except the
+// pull request checker's: under an immediate queue, GET of a pull request that a merge left
+// in the "checking" state deadlocks in Gitea (StartPullRequestCheckOnView), so it runs on a
+// channel, and a merge that finds the check unfinished is retried (Merge).
 func giteaINI(dir string, port int) string {
 	return fmt.Sprintf(`APP_NAME = tagflow test
 RUN_MODE = prod
@@ -180,6 +183,9 @@ ADAPTER = memory
 
 [queue]
 TYPE = immediate
+
+[queue.pr_patch_checker]
+TYPE = channel
 
 [indexer]
 ISSUE_INDEXER_TYPE = db
