@@ -233,6 +233,43 @@ func TestIntegrationPullRequests(t *testing.T) {
 		if got, _ := g.ReadFile(t, "fleet", branch, "deploy/web.yaml"); got != manifest(w.web, "1.4.0") {
 			t.Errorf("deploy/web.yaml on the fresh branch:\n%s", got)
 		}
+
+		// The timelines: each pull request opened, the first closed by tagflow, the second
+		// merged by the admin, on the automation's; on the policy's, 1.3.0 proposed in the
+		// second pull request and merged by the admin.
+		auto, err := automation.ReadHistory(p.db, autoID("fleet"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var prs []string
+		for _, h := range auto {
+			if h.PullRequest != nil && h.Type != automation.HistoryPushed {
+				prs = append(prs, fmt.Sprintf("%s #%d %s%s", h.Type, h.PullRequest.Number, h.MergedBy, h.Message))
+			}
+		}
+		wantPRs := []string{
+			fmt.Sprintf("PullRequestOpened #%d ", pr.Number),
+			fmt.Sprintf("PullRequestClosed #%d closed by tagflow: nothing left to change", pr.Number),
+			fmt.Sprintf("PullRequestOpened #%d ", second.Number),
+			fmt.Sprintf("PullRequestMerged #%d %s", second.Number, g.Admin),
+			fmt.Sprintf("PullRequestOpened #%d ", third.Number),
+		}
+		if !slices.Equal(prs, wantPRs) {
+			t.Errorf("the automation's pull requests in its history:\n%q\nwant\n%q", prs, wantPRs)
+		}
+		pol, err := automation.ReadHistory(p.db, policyID("web"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var merged []automation.HistoryEntry
+		for _, h := range pol {
+			if h.Type == automation.HistoryPullRequestMerged {
+				merged = append(merged, h)
+			}
+		}
+		if len(merged) != 1 || merged[0].To != w.web+":1.3.0" || merged[0].MergedBy != g.Admin || merged[0].PullRequest.Number != second.Number {
+			t.Errorf("the policy's merges: %+v; want 1.3.0 merged by %s in #%d", merged, g.Admin, second.Number)
+		}
 	})
 
 	t.Run("one pull request per policy", func(t *testing.T) {

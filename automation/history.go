@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tagflow/tagflow/committer/forge"
 	"github.com/tagflow/tagflow/setter"
 )
 
@@ -32,8 +33,13 @@ const (
 	// HistoryRun: an automation ran; Message is its outcome. Runs with the same outcome in a
 	// row are one entry: Count runs from Since to Time.
 	HistoryRun = "Run"
-	// HistoryPullRequestOpened and HistoryPullRequestClosed: an automation's pull request.
+	// HistoryPullRequestOpened: an automation opened a pull request. HistoryPullRequestMerged:
+	// a pull request of an automation was merged, by MergedBy when the forge says; the
+	// entry is added to the automation and to each policy whose newest adoption was in it.
+	// HistoryPullRequestClosed: one was closed without being merged; Message says by whom
+	// (tagflow, when nothing was left to change).
 	HistoryPullRequestOpened = "PullRequestOpened"
+	HistoryPullRequestMerged = "PullRequestMerged"
 	HistoryPullRequestClosed = "PullRequestClosed"
 	// HistoryFailed, HistoryRecovered, HistorySuspended and HistoryWaiting mirror the
 	// events of the same names; Message is the status message.
@@ -69,6 +75,8 @@ type HistoryEntry struct {
 	// ChangeCount counts them all.
 	Changes     []string `json:"changes,omitempty"`
 	ChangeCount int      `json:"changeCount,omitempty"`
+	// MergedBy is who merged a pull request (PullRequestMerged), as the forge names them.
+	MergedBy string `json:"mergedBy,omitempty"`
 	// Count and Since: how many runs a Run entry stands for, and when the first was.
 	Count int       `json:"count,omitempty"`
 	Since time.Time `json:"since,omitzero"`
@@ -171,10 +179,7 @@ func (e *Engine) historyOfEvents(evs []Event) {
 			h.Message = strings.TrimPrefix(ev.Status.Message, ev.Object.String()+": ")
 		case EventPolicyChanged:
 			h.Type, h.From, h.To = HistoryLatest, ev.From, ev.To
-		case EventPullRequestOpened, EventPullRequestClosed:
-			pr := *ev.PullRequest
-			h.PullRequest = &pr
-		default:
+		default: // pull requests: historyOfPullRequest, which knows how one left
 			continue
 		}
 		e.addHistory(ev.Object, h, nil)
@@ -237,4 +242,66 @@ func (e *Engine) historyOfRun(id ObjectID, st ObjectStatus, at time.Time) {
 			h.Count, h.Since = newest.Count+1, newest.Since
 			return true
 		})
+}
+
+// historyOfPullRequestGone records that the pull request prev, which the status recorded
+// for a push branch, is no longer open after a run (out): merged, or closed by tagflow or
+// by a person.
+func (e *Engine) historyOfPullRequestGone(ae *autoEntry, prev *PullRequestInfo, out prOutcome, at time.Time) {
+	if prev == nil || (out.info != nil && out.info.Number == prev.Number && out.info.URL == prev.URL) {
+		return
+	}
+	pr := *prev
+	h := HistoryEntry{Time: at, Type: HistoryPullRequestClosed, PullRequest: &pr}
+	switch g := out.gone; {
+	case out.closed:
+		h.Message = "closed by tagflow: nothing left to change"
+	case g != nil && g.State == forge.StateMerged:
+		h.Type, h.MergedBy = HistoryPullRequestMerged, g.MergedBy
+	case g != nil && g.State == forge.StateClosed:
+		h.Message = "closed without merging"
+	default:
+		h.Message = "no longer open (merged or closed)"
+	}
+	e.addHistory(ae.cfg.ID, h, nil)
+	if h.Type == HistoryPullRequestMerged {
+		e.historyOfMerge(ae, h)
+	}
+}
+
+// historyOfPullRequestOpened records a pull request a run opened for a push branch (out)
+// in place of prev (nil: none).
+func (e *Engine) historyOfPullRequestOpened(ae *autoEntry, prev *PullRequestInfo, out prOutcome, at time.Time) {
+	now := out.info
+	if now == nil || (prev != nil && now.Number == prev.Number && now.URL == prev.URL) {
+		return
+	}
+	pr := *now
+	e.addHistory(ae.cfg.ID, HistoryEntry{Time: at, Type: HistoryPullRequestOpened, PullRequest: &pr}, nil)
+}
+
+// historyOfMerge adds a merge to the timeline of each policy of the automation whose
+// newest adoption was made in the merged pull request.
+func (e *Engine) historyOfMerge(ae *autoEntry, merged HistoryEntry) {
+	if e.hist.db == nil {
+		return
+	}
+	for _, pid := range ae.policies {
+		hist, err := ReadHistory(e.hist.db, pid)
+		if err != nil {
+			continue
+		}
+		for i := len(hist) - 1; i >= 0; i-- {
+			h := hist[i]
+			if h.Type != HistoryAdopted || h.Automation != ae.cfg.ID.String() {
+				continue
+			}
+			if h.PullRequest != nil && h.PullRequest.Number == merged.PullRequest.Number && h.PullRequest.URL == merged.PullRequest.URL {
+				m := merged
+				m.From, m.To, m.Automation = h.From, h.To, h.Automation
+				e.addHistory(pid, m, nil)
+			}
+			break
+		}
+	}
 }

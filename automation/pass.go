@@ -634,11 +634,19 @@ func (e *Engine) runAutomation(ctx context.Context, c *compiled, id ObjectID) (r
 	r.PullRequests = st.PullRequests
 	now := e.now().UTC()
 	for _, o := range outs {
+		// In the history: a pull request merged before the push that opens the next one.
+		prevPR := findPR(prev.PullRequests, o.branch)
+		if o.pr != nil {
+			e.historyOfPullRequestGone(ae, prevPR, *o.pr, now)
+		}
 		if o.out.Pushed {
 			changes := repoChanges(ae, o.out.Changed)
 			r.Commit, r.Branch = o.out.Commit, o.out.Branch
 			r.Changes = append(r.Changes, changes...)
 			e.historyOfPush(id, o, changes, now)
+		}
+		if o.pr != nil {
+			e.historyOfPullRequestOpened(ae, prevPR, *o.pr, now)
 		}
 	}
 	e.historyOfRun(id, st, now)
@@ -798,6 +806,9 @@ func (e *Engine) runGroup(ctx context.Context, ae *autoEntry, g pushGroup, prev 
 		return o, true
 	}
 	pr, err := e.syncPullRequest(ctx, ae, g, out, rendered, prev, ff)
+	if err == nil {
+		e.lookUpGone(ctx, ae, prev, &pr, ff)
+	}
 	o.pr = &pr
 	if err != nil {
 		if ctx.Err() != nil {

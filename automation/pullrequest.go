@@ -261,6 +261,35 @@ type prText struct{ title, body string }
 type prOutcome struct {
 	info *PullRequestInfo // the open pull request after the run; nil: none
 	note string           // for the status message; empty: nothing happened
+	// closed is true when this run closed the recorded pull request (nothing left to
+	// change); gone is what the forge says of a recorded pull request that this run found
+	// no longer open (merged, or closed by a person), nil when it was not asked or did not
+	// answer.
+	closed bool
+	gone   *forge.PullRequest
+}
+
+// lookUpGone asks the forge, for the history, what became of prev, the pull request the
+// status recorded for the branch, when the run found it no longer open and did not close
+// it itself. It is one request per pull request that left, and best effort: an error only
+// leaves the answer out.
+func (e *Engine) lookUpGone(ctx context.Context, ae *autoEntry, prev *PullRequestInfo, out *prOutcome, ff *forgeFor) {
+	if prev == nil || prev.Number <= 0 || out.closed {
+		return
+	}
+	if out.info != nil && out.info.Number == prev.Number && out.info.URL == prev.URL {
+		return // still open
+	}
+	c, err := ff.client()
+	if err != nil {
+		return
+	}
+	got, err := c.Get(ctx, prev.Number)
+	if err != nil {
+		e.log.Info("reading the state of a pull request that left", "object", ae.cfg.ID.String(), "number", prev.Number, "error", err.Error())
+		return
+	}
+	out.gone = &got
 }
 
 // syncPullRequest brings the pull request of one push group in line with the committer's
@@ -317,5 +346,5 @@ func (e *Engine) syncPullRequest(ctx context.Context, ae *autoEntry, g pushGroup
 		return prOutcome{}, nil
 	}
 	e.log.Info("pull request closed: nothing left to change", "object", a.ID.String(), "branch", g.branch, "number", closed.Number)
-	return prOutcome{note: fmt.Sprintf("pull request #%d closed, nothing left to change", closed.Number)}, nil
+	return prOutcome{note: fmt.Sprintf("pull request #%d closed, nothing left to change", closed.Number), closed: true}, nil
 }
