@@ -31,8 +31,10 @@ generate:
 verify-generated:
 	hack/verify-generated.sh
 
+# Tests save what a person may want to look at afterwards (the status page's screenshots)
+# under artifacts/.
 unit:
-	$(GO) test -race -timeout 30m $(PKGS)
+	TAGFLOW_ARTIFACTS="$${TAGFLOW_ARTIFACTS:-$(CURDIR)/artifacts}" $(GO) test -race -timeout 30m $(PKGS)
 
 fuzz:
 	FUZZTIME=$(FUZZTIME) hack/fuzz.sh

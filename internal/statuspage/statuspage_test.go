@@ -53,6 +53,9 @@ func newWorld(t *testing.T) *world {
 		},
 		Policies: []automation.Policy{{
 			ID: id(automation.KindPolicy, "web"), Repository: automation.ObjectID{Name: "web"}, Spec: policy.Spec{SemVer: ">=1.0.0"},
+		}, {
+			ID: id(automation.KindPolicy, "pinned"), Repository: automation.ObjectID{Name: "web"},
+			Spec: policy.Spec{SemVer: ">=1.0.0", Hold: &policy.Hold{Tag: "1.0.0", Reason: "release freeze"}},
 		}},
 	})
 	if err != nil {
@@ -159,6 +162,11 @@ func TestOverviewFailingFirstAndFilters(t *testing.T) {
 	if !strings.Contains(page, `<td class="latest" title="`+w.host+`/shop/web:1.1.0">1.1.0</td>`) {
 		t.Errorf("the policy's row does not show 1.1.0:\n%s", page)
 	}
+	pinned := page[strings.Index(page, `data-object="policy/shop/pinned"`):]
+	pinned = pinned[:strings.Index(pinned, "</tr>")]
+	if !strings.Contains(pinned, ">1.0.0</td>") || !strings.Contains(pinned, "held: release freeze") {
+		t.Errorf("the held policy's row does not say it is held at 1.0.0 and why:\n%s", pinned)
+	}
 	for _, asset := range []string{"/static/app.js", "/static/style.css"} {
 		if code, body, _ := get(t, nil, srv.URL+asset); code != http.StatusOK || len(body) < 100 {
 			t.Errorf("GET %s = %d, %d bytes", asset, code, len(body))
@@ -170,20 +178,21 @@ func TestOverviewFailingFirstAndFilters(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &ov); err != nil {
 		t.Fatal(err)
 	}
-	if len(ov.Objects) != 3 || ov.Failing != 1 || ov.Repositories != 2 || ov.Policies != 1 {
-		t.Fatalf("/api/v1/objects: %d objects, %d failing, %d repositories, %d policies; want 3, 1, 2, 1", len(ov.Objects), ov.Failing, ov.Repositories, ov.Policies)
+	if len(ov.Objects) != 4 || ov.Failing != 1 || ov.Repositories != 2 || ov.Policies != 2 {
+		t.Fatalf("/api/v1/objects: %d objects, %d failing, %d repositories, %d policies; want 4, 1, 2, 2", len(ov.Objects), ov.Failing, ov.Repositories, ov.Policies)
 	}
 	if first := ov.Objects[0]; first.Name != "gone" || !first.Failing || first.Message == "" || first.Link != "/object/repository/shop/gone" {
 		t.Errorf("first object %+v: want the failing shop/gone with its cause", first)
 	}
 
 	for query, want := range map[string][]string{
-		"kind=policy":            {"web"},
+		"kind=policy":            {"pinned", "web"},
 		"kind=ImageRepository":   {"gone", "web"},
 		"q=GONE":                 {"gone"},
 		"q=1.1.0":                {"web"},
+		"q=freeze":               {"pinned"},
 		"namespace=other":        nil,
-		"namespace=shop&q=shop/": {"gone", "web", "web"},
+		"namespace=shop&q=shop/": {"gone", "web", "pinned", "web"},
 	} {
 		var ov statuspage.Overview
 		_, body, _ := get(t, nil, srv.URL+"/api/v1/objects?"+query)

@@ -178,6 +178,21 @@ type row struct {
 	LastScanAgo, NextText           string
 	LastPushText                    string
 	LatestTag, PreviousTag, Command string
+	Note                            string // a policy's: held, waiting, tags skipped, or why not ready
+}
+
+// policyNote is what a policy's message says beside its latest version: that it is held
+// and why, what waits for minAge, which tags were skipped (platforms); or the whole message
+// when the policy is not plainly up to date.
+func policyNote(o Object) string {
+	if o.Reason != automation.ReasonSucceeded {
+		return o.Message
+	}
+	note, ok := strings.CutPrefix(o.Message, "latest reference "+o.Latest)
+	if !ok {
+		return ""
+	}
+	return strings.TrimLeft(note, " ;")
 }
 
 // sections are the overview's tables.
@@ -211,6 +226,7 @@ func sectionsOf(ov Overview, now time.Time) sections {
 		if len(o.Commands) > 0 {
 			r.Command = o.Commands[0]
 		}
+		r.Note = policyNote(o)
 		if o.Failing {
 			s.Failing = append(s.Failing, r)
 		}
@@ -428,6 +444,7 @@ func (h *Handler) objectOf(r *http.Request) (Object, bool) {
 func cleanEntry(e *automation.HistoryEntry) {
 	e.Message, e.From, e.To = clean(e.Message), clean(e.From), clean(e.To)
 	e.Commit, e.Branch, e.Automation = clean(e.Commit), clean(e.Branch), clean(e.Automation)
+	e.MergedBy = clean(e.MergedBy)
 	for i := range e.Changes {
 		e.Changes[i] = clean(e.Changes[i])
 	}
