@@ -178,7 +178,7 @@ type row struct {
 	LastScanAgo, NextText           string
 	LastPushText                    string
 	LatestTag, PreviousTag, Command string
-	Note                            string // a policy's: held, waiting, tags skipped, or why not ready
+	Note                            string // a policy's: held, waiting, tags skipped, or why not ready; an automation's last run
 }
 
 // policyNote is what a policy's message says beside its latest version: that it is held
@@ -226,7 +226,12 @@ func sectionsOf(ov Overview, now time.Time) sections {
 		if len(o.Commands) > 0 {
 			r.Command = o.Commands[0]
 		}
-		r.Note = policyNote(o)
+		switch r.Short {
+		case "policy":
+			r.Note = policyNote(o)
+		case "automation":
+			r.Note = o.Message // its last run: what it pushed, up to date, or what failed
+		}
 		if o.Failing {
 			s.Failing = append(s.Failing, r)
 		}
