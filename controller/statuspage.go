@@ -32,11 +32,9 @@ func (p statusPage) Start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	addr, err := statuspage.Listen(ctx, c.opts.UIAddr, h, c.log)
-	if err != nil {
+	if err := statuspage.Listen(ctx, c.opts.UIAddr, h); err != nil {
 		return err
 	}
-	c.log.Info("serving the status page", "addr", addr.String(), "token", c.opts.UIToken != "")
 	<-ctx.Done()
 	return nil
 }

@@ -22,10 +22,5 @@ func (s *Service) serveStatusPage(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	addr, err := statuspage.Listen(ctx, s.opts.UIAddr, h, s.log)
-	if err != nil {
-		return err
-	}
-	s.log.Info("serving the status page", "addr", addr.String(), "token", s.opts.UIToken != "")
-	return nil
+	return statuspage.Listen(ctx, s.opts.UIAddr, h)
 }

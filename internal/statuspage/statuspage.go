@@ -175,17 +175,19 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request, token string) {
 	http.Redirect(w, r, to.String(), http.StatusSeeOther)
 }
 
-// Listen serves h on addr until ctx ends (then it closes h's event streams). The address
-// is bound before it returns, so that a bad one fails at once.
-func Listen(ctx context.Context, addr string, h *Handler, log *slog.Logger) (net.Addr, error) {
+// Listen serves h on addr until ctx ends (then it closes h's event streams), and logs the
+// address it serves on. The address is bound before it returns, so that a bad one fails at
+// once.
+func Listen(ctx context.Context, addr string, h *Handler) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("--ui-addr: %w", err)
+		return fmt.Errorf("--ui-addr: %w", err)
 	}
 	go func() {
 		<-ctx.Done()
 		h.Close()
 	}()
-	httpserve.Serve(ctx, ln, h, log, "status page")
-	return ln.Addr(), nil
+	httpserve.Serve(ctx, ln, h, h.o.Logger, "status page")
+	h.o.Logger.Info("serving the status page", "addr", ln.Addr().String(), "token", h.o.Token != "")
+	return nil
 }
