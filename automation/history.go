@@ -99,7 +99,7 @@ type history struct {
 	newest map[ObjectID]*HistoryEntry
 }
 
-// Read returns the timeline of id, oldest first, from db. An entry that does not decode
+// ReadHistory returns the timeline of id, oldest first, from db. An entry that does not decode
 // is left out.
 func ReadHistory(db HistoryStore, id ObjectID) ([]HistoryEntry, error) {
 	recs, err := db.History(id.String())
@@ -125,7 +125,7 @@ func (e *Engine) History(id ObjectID) ([]HistoryEntry, error) {
 	return ReadHistory(e.hist.db, id)
 }
 
-// add appends h to the timeline of id; fold, when it returns true for the newest entry,
+// addHistory appends h to the timeline of id; fold, when it returns true for the newest entry,
 // replaces that entry with h instead (fold may change h from it).
 func (e *Engine) addHistory(id ObjectID, h HistoryEntry, fold func(newest HistoryEntry, h *HistoryEntry) bool) {
 	hs := &e.hist
@@ -218,16 +218,11 @@ func (e *Engine) historyOfPush(id ObjectID, o groupOutcome, changes []string, at
 
 // policyOfMarker names the policy of a change's marker ("NAMESPACE:NAME").
 func policyOfMarker(ch setter.Change) (ObjectID, bool) {
-	for i := range len(ch.Policy) {
-		if ch.Policy[i] == ':' {
-			ns, name := ch.Policy[:i], ch.Policy[i+1:]
-			if ns == "" || name == "" {
-				return ObjectID{}, false
-			}
-			return ObjectID{Kind: KindPolicy, Namespace: ns, Name: name}, true
-		}
+	ns, name, ok := strings.Cut(ch.Policy, ":")
+	if !ok || ns == "" || name == "" {
+		return ObjectID{}, false
 	}
-	return ObjectID{}, false
+	return ObjectID{Kind: KindPolicy, Namespace: ns, Name: name}, true
 }
 
 // historyOfRun records the outcome of a run of automation id; runs with the same outcome
