@@ -86,6 +86,9 @@ type Engine struct {
 
 	events bus
 	hist   history
+
+	notesMu sync.Mutex
+	notes   map[ObjectID]*runNote // see setRunNote
 }
 
 // policyState is what the engine remembers about a policy between evaluations.

@@ -4,6 +4,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/tagflow/tagflow/committer/forge"
 )
 
 // EventType names what happened to an object.
@@ -56,10 +58,68 @@ type Event struct {
 	AddedCount, RemovedCount int
 	// PolicyChanged.
 	From, To string
-	// Pushed.
+	// Pushed. Changes are the fields the commit changed ("file:line: old -> new", the file
+	// from the repository's root), at most MaxEventTags; ChangeCount counts them all.
 	Commit, Branch string
+	Changes        []string
+	ChangeCount    int
 	// PullRequest*.
 	PullRequest *PullRequestInfo
+	// PullRequestClosed: Merged when the forge says the pull request was merged (by
+	// MergedBy); ClosedByTagflow when tagflow closed it (nothing was left to change).
+	// Neither: closed by a person, or the forge did not say.
+	Merged          bool
+	MergedBy        string
+	ClosedByTagflow bool
+}
+
+// runNote is what a run of an automation knows beyond its status, for the events its
+// status change publishes: the changes it pushed and what became of the pull requests
+// that left.
+type runNote struct {
+	changes []string
+	prs     map[string]prOutcome // by push branch
+}
+
+// setRunNote keeps n for the events of id's next status change (nil: forget it).
+func (e *Engine) setRunNote(id ObjectID, n *runNote) {
+	e.notesMu.Lock()
+	defer e.notesMu.Unlock()
+	if n == nil {
+		delete(e.notes, id)
+		return
+	}
+	if e.notes == nil {
+		e.notes = map[ObjectID]*runNote{}
+	}
+	e.notes[id] = n
+}
+
+// enrich adds to evs, the events of a status change of id, what the run's note knows.
+func (e *Engine) enrich(id ObjectID, evs []Event) {
+	e.notesMu.Lock()
+	n := e.notes[id]
+	e.notesMu.Unlock()
+	if n == nil {
+		return
+	}
+	for i := range evs {
+		ev := &evs[i]
+		switch ev.Type {
+		case EventPushed:
+			ev.ChangeCount = len(n.changes)
+			ev.Changes = slices.Clone(n.changes[:min(len(n.changes), MaxEventTags)])
+		case EventPullRequestClosed:
+			o, ok := n.prs[ev.PullRequest.Branch]
+			if !ok {
+				continue
+			}
+			ev.ClosedByTagflow = o.closed
+			if g := o.gone; g != nil && g.Number == ev.PullRequest.Number && g.State == forge.StateMerged {
+				ev.Merged, ev.MergedBy = true, g.MergedBy
+			}
+		}
+	}
 }
 
 // subscriberBuffer is how many events a subscriber may have unread before the oldest are

@@ -629,21 +629,33 @@ func (e *Engine) runAutomation(ctx context.Context, c *compiled, id ObjectID) (r
 		}
 		outs = append(outs, o)
 	}
+	note := &runNote{prs: map[string]prOutcome{}}
+	changes := make([][]string, len(outs)) // of each push group that pushed
+	for i, o := range outs {
+		if o.out.Pushed {
+			changes[i] = repoChanges(ae, o.out.Changed)
+			note.changes = append(note.changes, changes[i]...)
+		}
+		if o.pr != nil {
+			note.prs[o.branch] = *o.pr
+		}
+	}
+	e.setRunNote(id, note)
 	st := s.record(id, runStatus(id, ae, outs, e.now().UTC()))
+	e.setRunNote(id, nil)
 	r := resultOf(st)
 	r.PullRequests = st.PullRequests
 	now := e.now().UTC()
-	for _, o := range outs {
+	for i, o := range outs {
 		// In the history: a pull request merged before the push that opens the next one.
 		prevPR := findPR(prev.PullRequests, o.branch)
 		if o.pr != nil {
 			e.historyOfPullRequestGone(ae, prevPR, *o.pr, now)
 		}
 		if o.out.Pushed {
-			changes := repoChanges(ae, o.out.Changed)
 			r.Commit, r.Branch = o.out.Commit, o.out.Branch
-			r.Changes = append(r.Changes, changes...)
-			e.historyOfPush(id, o, changes, now)
+			r.Changes = append(r.Changes, changes[i]...)
+			e.historyOfPush(id, o, changes[i], now)
 		}
 		if o.pr != nil {
 			e.historyOfPullRequestOpened(ae, prevPR, *o.pr, now)

@@ -185,6 +185,7 @@ func (e *Engine) update(id ObjectID, fn func(st *ObjectStatus)) ObjectStatus {
 	// recorded in the timelines first, so that a subscriber reading a timeline for an event
 	// finds it there.
 	evs := statusEvents(old, st)
+	e.enrich(id, evs)
 	e.historyOfEvents(evs)
 	e.events.publish(evs...)
 	return st
