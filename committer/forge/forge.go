@@ -132,6 +132,8 @@ type provider interface {
 	close(ctx context.Context, pr *PullRequest, comment string) error
 	// deleteBranch deletes a branch; a missing branch is not an error.
 	deleteBranch(ctx context.Context, branch string) error
+	// setStatus posts s on commit sha; SetCommitStatus has checked both.
+	setStatus(ctx context.Context, sha string, s CommitStatus) error
 }
 
 // Client manages the pull requests of one repository. It is safe for concurrent use.

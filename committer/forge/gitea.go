@@ -265,3 +265,14 @@ func (g *giteaProvider) deleteBranch(ctx context.Context, branch string) error {
 	}
 	return err
 }
+
+func (g *giteaProvider) setStatus(ctx context.Context, sha string, s CommitStatus) error {
+	c, err := g.client(ctx)
+	if err != nil {
+		return err
+	}
+	_, resp, err := c.CreateStatus(g.repo.Owner(), g.repo.Name(), sha, gitea.CreateStatusOption{
+		State: gitea.StatusState(s.State), Context: s.Context, Description: s.Description, TargetURL: s.TargetURL,
+	})
+	return wrapGitea(resp, err)
+}

@@ -312,3 +312,19 @@ func (g *githubProvider) deleteBranch(ctx context.Context, branch string) error 
 	}
 	return wrapGitHub(resp, err)
 }
+
+func (g *githubProvider) setStatus(ctx context.Context, sha string, s CommitStatus) error {
+	c, _, err := g.gh(ctx)
+	if err != nil {
+		return err
+	}
+	st := github.RepoStatus{State: github.Ptr(string(s.State)), Context: &s.Context}
+	if s.Description != "" {
+		st.Description = &s.Description
+	}
+	if s.TargetURL != "" {
+		st.TargetURL = &s.TargetURL
+	}
+	_, resp, err := c.Repositories.CreateStatus(ctx, g.owner, g.name, sha, st)
+	return wrapGitHub(resp, err)
+}

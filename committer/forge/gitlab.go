@@ -208,3 +208,29 @@ func (g *gitlabProvider) deleteBranch(ctx context.Context, branch string) error 
 	}
 	return wrapGitLab(resp, err)
 }
+
+func (g *gitlabProvider) setStatus(ctx context.Context, sha string, s CommitStatus) error {
+	// GitLab's states are pending, running, success, failed and canceled.
+	state := gitlab.Success
+	switch s.State {
+	case CommitPending:
+		state = gitlab.Pending
+	case CommitFailure, CommitError:
+		state = gitlab.Failed
+	}
+	opts := &gitlab.SetCommitStatusOptions{State: state, Name: &s.Context}
+	if s.Description != "" {
+		opts.Description = &s.Description
+	}
+	if s.TargetURL != "" {
+		opts.TargetURL = &s.TargetURL
+	}
+	_, resp, err := g.c.Commits.SetCommitStatus(g.repo.Path, sha, opts, gitlab.WithContext(ctx))
+	// A pending status posted again is refused with 400 "Cannot transition status via
+	// :enqueue from :pending": it already is what was asked for.
+	if err != nil && s.State == CommitPending && resp != nil && resp.StatusCode == http.StatusBadRequest &&
+		strings.Contains(err.Error(), "Cannot transition status") {
+		return nil
+	}
+	return wrapGitLab(resp, err)
+}
