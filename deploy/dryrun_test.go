@@ -166,6 +166,9 @@ func TestServerSideDryRun(t *testing.T) {
 			{[]string{"patch", "imagepolicies.image.tagflow.dev", "-n", "shop"}, "yes"},
 			{[]string{"patch", "imageupdateautomations.image.tagflow.dev", "--subresource=status", "-n", "shop"}, "yes"},
 			{[]string{"update", "receivers.image.tagflow.dev", "--subresource=finalizers", "-n", "shop"}, "yes"},
+			{[]string{"watch", "providers.image.tagflow.dev", "-A"}, "yes"},
+			{[]string{"patch", "alerts.image.tagflow.dev", "--subresource=status", "-n", "shop"}, "yes"},
+			{[]string{"create", "alerts.image.tagflow.dev", "-n", "shop"}, "no"},
 			{[]string{"create", "imagerepositories.image.tagflow.dev", "-n", "shop"}, "no"},
 			{[]string{"delete", "imagerepositories.image.tagflow.dev", "-n", "shop"}, "no"},
 			{[]string{"get", "gitrepositories.source.toolkit.fluxcd.io", "-n", "shop"}, "yes"},
@@ -203,6 +206,39 @@ func TestServerSideDryRun(t *testing.T) {
 				}
 			}
 			c.dryRun("docs/"+doc, objs)
+		}
+		// Every field of every kind, as the loader's TestReference reads it.
+		ref, err := os.ReadFile(filepath.Join("..", "docs", "reference.yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		objs := decode(t, ref)
+		for _, o := range objs {
+			if ns := o.GetNamespace(); ns != "" && !created[ns] {
+				c.run(nil, "create", "namespace", ns)
+				created[ns] = true
+			}
+		}
+		c.dryRun("docs/reference.yaml", objs)
+	})
+
+	t.Run("notification rules", func(t *testing.T) {
+		c := c.with(t)
+		// The CRDs' CEL rules refuse what Provider.Validate and Alert.Validate refuse.
+		for _, tc := range []struct{ doc, want string }{
+			{"kind: Provider\nspec: {type: slack}", "set spec.address or spec.secretRef"},
+			{"kind: Provider\nspec: {type: github, address: 'https://github.com/example/fleet'}", "spec.secretRef is required for the github"},
+			{"kind: Provider\nspec: {type: pagerduty, address: 'https://example.com/x'}", "Unsupported value"},
+			{"kind: Alert\nspec: {providerRef: {name: p}, eventSources: []}", "should have at least 1 items"},
+			{"kind: Alert\nspec: {providerRef: {name: p}, eventSources: [{kind: ImagePolicy, name: web, matchLabels: {a: b}}]}", "matchLabels requires name '*'"},
+			{"kind: Alert\nspec: {providerRef: {name: p}, eventSources: [{kind: ImagePolicy, name: web, namespace: '*'}]}", "namespace '*' requires name '*'"},
+			{"kind: Alert\nspec: {providerRef: {name: p}, eventSeverity: warning, eventSources: [{kind: ImagePolicy, name: '*'}]}", "Unsupported value"},
+		} {
+			doc := "apiVersion: image.tagflow.dev/v1\nmetadata: {name: x, namespace: default}\n" + tc.doc + "\n"
+			_, stderr, err := runErr(t, []byte(doc), c.kubectl, "--kubeconfig", c.kubeconfig, "apply", "--server-side", "--dry-run=server", "-f", "-")
+			if err == nil || !strings.Contains(string(stderr), tc.want) {
+				t.Errorf("%s: accepted or refused for another reason (want %q): %v\n%s", tc.doc, tc.want, err, stderr)
+			}
 		}
 	})
 }

@@ -32,7 +32,7 @@ func grants(groups, resources, verbs []string) []string {
 
 // clusterGrants is everything the controller may do across the cluster, and nothing more.
 func clusterGrants() []string {
-	kinds := []string{"imagerepositories", "imagepolicies", "imageupdateautomations", "receivers"}
+	kinds := []string{"imagerepositories", "imagepolicies", "imageupdateautomations", "receivers", "providers", "alerts"}
 	suffixed := func(s string) []string {
 		var out []string
 		for _, k := range kinds {

@@ -34,6 +34,8 @@ func addKnownTypes(s *runtime.Scheme) error {
 		&ImagePolicy{}, &ImagePolicyList{},
 		&ImageUpdateAutomation{}, &ImageUpdateAutomationList{},
 		&Receiver{}, &ReceiverList{},
+		&Provider{}, &ProviderList{},
+		&Alert{}, &AlertList{},
 	)
 	metav1.AddToGroupVersion(s, GroupVersion)
 	return nil

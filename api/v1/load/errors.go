@@ -15,7 +15,9 @@ var (
 	// string belongs or an interval of "5 minutes".
 	ErrDecode = errors.New("field of the wrong type or form")
 	// ErrUnsupported is matched when a document of one of the API groups tagflow reads has
-	// a version or kind tagflow cannot read, e.g. image.toolkit.fluxcd.io/v1alpha2.
+	// a version or kind tagflow cannot read, e.g. image.toolkit.fluxcd.io/v1alpha2, or a
+	// Flux field that tagflow does not read and cannot ignore (a notification Provider's
+	// proxySecretRef).
 	ErrUnsupported = errors.New("unsupported apiVersion or kind")
 	// ErrDuplicate is matched by a DuplicateError.
 	ErrDuplicate = errors.New("duplicate object")

@@ -16,8 +16,9 @@ import (
 )
 
 // TestDirFluxV1beta1 loads the seeds' Flux v1beta1 manifests as written: every object
-// converts to image.tagflow.dev/v1 with its origin's version kept, and the commit message
-// template that ranges over .Updated.Images is accepted, since v1beta1 offers .Updated.
+// converts to image.tagflow.dev/v1 with its origin's version kept, the commit message
+// template that ranges over .Updated.Images is accepted, since v1beta1 offers .Updated, and
+// the notification v1beta1 Slack Provider and Alert load as tagflow's Provider and Alert.
 func TestDirFluxV1beta1(t *testing.T) {
 	root := filepath.Join("..", "testdata", "flux-v1beta1")
 	objs, err := Dir(context.Background(), root, Options{})
@@ -25,10 +26,12 @@ func TestDirFluxV1beta1(t *testing.T) {
 		t.Fatalf("Dir: %v", err)
 	}
 	want := []string{
+		"Alert flux-system/on-call-webapp from notification.toolkit.fluxcd.io/v1beta1",
 		"GitRepository flux-system/flux-system from source.toolkit.fluxcd.io/v1beta1",
 		"ImagePolicy flux-system/myapp from image.toolkit.fluxcd.io/v1beta1",
 		"ImageRepository flux-system/myapp from image.toolkit.fluxcd.io/v1beta1",
 		"ImageUpdateAutomation flux-system/flux-system from image.toolkit.fluxcd.io/v1beta1",
+		"Provider flux-system/slack from notification.toolkit.fluxcd.io/v1beta1",
 	}
 	if diff := cmp.Diff(want, keys(objs)); diff != "" {
 		t.Errorf("objects (-want +got):\n%s", diff)
@@ -78,6 +81,31 @@ func TestDirFluxV1beta1(t *testing.T) {
 	}
 	if got := find(t, objs.GitRepositories, "flux-system"); got.Spec.URL != "https://github.com/myorg/fleet-infra" || got.Spec.Reference == nil || got.Spec.Reference.Branch != "main" {
 		t.Errorf("GitRepository spec = %+v", got.Spec)
+	}
+
+	wantProvider := v1.Provider{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "image.tagflow.dev/v1", Kind: "Provider"},
+		ObjectMeta: metav1.ObjectMeta{Name: "slack", Namespace: "flux-system"},
+		Spec: v1.ProviderSpec{Type: "slack", Channel: "general", SecretRef: &v1.LocalObjectReference{Name: "slack-webhook"},
+			Timeout: &metav1.Duration{Duration: 15 * time.Second}}, // the default
+	}
+	if diff := cmp.Diff(wantProvider, find(t, objs.Providers, "slack")); diff != "" {
+		t.Errorf("Provider (-want +got):\n%s", diff)
+	}
+	all := func(kind string) v1.CrossNamespaceObjectReference {
+		return v1.CrossNamespaceObjectReference{Kind: kind, Name: "*", Namespace: "flux-system"} // the Alert's namespace
+	}
+	wantAlert := v1.Alert{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "image.tagflow.dev/v1", Kind: "Alert"},
+		ObjectMeta: metav1.ObjectMeta{Name: "on-call-webapp", Namespace: "flux-system"},
+		Spec: v1.AlertSpec{
+			ProviderRef:   v1.LocalObjectReference{Name: "slack"},
+			EventSeverity: "info",
+			EventSources:  []v1.CrossNamespaceObjectReference{all("ImageRepository"), all("ImagePolicy"), all("ImageUpdateAutomation")},
+		},
+	}
+	if diff := cmp.Diff(wantAlert, find(t, objs.Alerts, "on-call-webapp")); diff != "" {
+		t.Errorf("Alert (-want +got):\n%s", diff)
 	}
 }
 

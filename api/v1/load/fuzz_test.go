@@ -38,6 +38,8 @@ func FuzzLoad(f *testing.F) {
 		"apiVersion: image.toolkit.fluxcd.io/v1beta2\nkind: ImageUpdateAutomation\nmetadata: {name: a}\nspec: {interval: 1m, sourceRef: {kind: GitRepository, name: a}, git: {commit: {author: {email: a@b.c}, messageTemplate: '{{ range $f, $o := .Updated.Files }}{{ $f }}{{ end }}'}}}\n",
 		"apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata: {name: a, namespace: b}\nspec: {url: 'file:///x', ref: {commit: 0123456789012345678901234567890123456789}}\n",
 		"a: &a [*a, *a]\nkind: image.tagflow.dev\n",
+		"apiVersion: notification.toolkit.fluxcd.io/v1beta3\nkind: Provider\nmetadata: {name: a}\nspec: {type: github, address: 'git@h:o/r.git', secretRef: {name: t}, interval: 5m}\n",
+		"apiVersion: notification.toolkit.fluxcd.io/v1beta2\nkind: Alert\nmetadata: {name: a}\nspec: {providerRef: {name: a}, eventSources: [{kind: ImagePolicy, name: '*', namespace: '*', matchLabels: {a: b}}], inclusionList: ['^x'], eventMetadata: {k: v}}\n",
 	} {
 		f.Add([]byte(s))
 	}
@@ -82,7 +84,18 @@ func FuzzLoad(f *testing.F) {
 			a.Spec.InUpdateWindow(testTime)
 			a.Spec.NextUpdateWindow(testTime)
 		}
-		n := len(objs.ImageRepositories) + len(objs.ImagePolicies) + len(objs.ImageUpdateAutomations) + len(objs.GitRepositories)
+		for i := range objs.Providers {
+			if err := objs.Providers[i].Validate(); err != nil {
+				t.Errorf("loaded an invalid object: %v", err)
+			}
+		}
+		for i := range objs.Alerts {
+			if err := objs.Alerts[i].Validate(); err != nil {
+				t.Errorf("loaded an invalid object: %v", err)
+			}
+		}
+		n := len(objs.ImageRepositories) + len(objs.ImagePolicies) + len(objs.ImageUpdateAutomations) + len(objs.GitRepositories) +
+			len(objs.Receivers) + len(objs.Providers) + len(objs.Alerts)
 		if n != len(objs.Origins) {
 			t.Errorf("%d objects, %d origins", n, len(objs.Origins))
 		}

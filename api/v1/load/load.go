@@ -27,8 +27,9 @@ const DefaultNamespace = "default"
 
 // API versions read besides tagflow's own.
 const (
-	fluxImageGroup  = "image.toolkit.fluxcd.io"
-	fluxSourceGroup = "source.toolkit.fluxcd.io"
+	fluxImageGroup        = "image.toolkit.fluxcd.io"
+	fluxSourceGroup       = "source.toolkit.fluxcd.io"
+	fluxNotificationGroup = "notification.toolkit.fluxcd.io"
 )
 
 // fluxImageVersions are the versions of Flux's image API that are read. Their fields are
@@ -50,8 +51,13 @@ type Objects struct {
 	ImagePolicies          []v1.ImagePolicy
 	ImageUpdateAutomations []v1.ImageUpdateAutomation
 	GitRepositories        []v1.GitRepository
-	// Receivers are tagflow's webhook receivers (image.tagflow.dev/v1 only).
+	// Receivers are tagflow's webhook receivers (image.tagflow.dev/v1 only; Flux's
+	// notification Receivers trigger Flux's controllers and are not read).
 	Receivers []v1.Receiver
+	// Providers and Alerts are the notification kinds, of image.tagflow.dev/v1 and of Flux's
+	// notification.toolkit.fluxcd.io v1beta3, v1beta2 and v1beta1 (see fluxNotificationVersions).
+	Providers []v1.Provider
+	Alerts    []v1.Alert
 	// Origins says where each loaded object was read.
 	Origins map[Key]Origin
 }
@@ -72,8 +78,8 @@ type Origin struct {
 	// Line is the 1-based line at which the object's document starts.
 	Line int
 	// APIVersion is the document's apiVersion before conversion, e.g.
-	// image.toolkit.fluxcd.io/v1beta2. It decides what an ImageUpdateAutomation's commit
-	// message template sees (v1.OffersUpdated).
+	// image.toolkit.fluxcd.io/v1beta2 or notification.toolkit.fluxcd.io/v1beta1. It decides
+	// what an ImageUpdateAutomation's commit message template sees (v1.OffersUpdated).
 	APIVersion string
 }
 
@@ -153,7 +159,7 @@ func Bytes(file string, data []byte, opts Options) (*Objects, error) {
 type entry struct {
 	key    Key
 	origin Origin
-	obj    any // *v1.ImageRepository, *v1.ImagePolicy, *v1.ImageUpdateAutomation, *v1.GitRepository, *v1.Receiver
+	obj    any // *v1.ImageRepository, *v1.ImagePolicy, *v1.ImageUpdateAutomation, *v1.GitRepository, *v1.Receiver, *v1.Provider, *v1.Alert
 }
 
 type loader struct {
@@ -190,6 +196,7 @@ func (l *loader) file(name string, data []byte) {
 func mentionsOurGroups(doc []byte) bool {
 	return bytes.Contains(doc, []byte(v1.Group)) ||
 		bytes.Contains(doc, []byte(fluxImageGroup)) ||
+		bytes.Contains(doc, []byte(fluxNotificationGroup)) ||
 		(bytes.Contains(doc, []byte(fluxSourceGroup)) && bytes.Contains(doc, []byte(v1.GitRepositoryKind)))
 }
 
@@ -197,7 +204,7 @@ func mentionsOurGroups(doc []byte) bool {
 // document that does not parse is reported only when it has one. It compiles on first use,
 // not at start-up, which every command of the binary pays for (issue 20.2).
 var declaresOurGroups = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`(?m)(^|[{,])\s*["']?apiVersion["']?\s*:\s*["']?(image\.tagflow\.dev|image\.toolkit\.fluxcd\.io|source\.toolkit\.fluxcd\.io)/`)
+	return regexp.MustCompile(`(?m)(^|[{,])\s*["']?apiVersion["']?\s*:\s*["']?(image\.tagflow\.dev|image\.toolkit\.fluxcd\.io|source\.toolkit\.fluxcd\.io|notification\.toolkit\.fluxcd\.io)/`)
 })
 
 // typeMeta is read first to tell the kinds apart.
@@ -251,9 +258,29 @@ func (l *loader) document(file string, d document) error {
 				return fmt.Errorf("%w: kind %q of %s (Receiver is %s/v1)", ErrUnsupported, tm.Kind, tm.APIVersion, v1.Group)
 			}
 			obj = &v1.Receiver{}
+		case v1.ProviderKind, v1.AlertKind:
+			if group != v1.Group {
+				return fmt.Errorf("%w: kind %q of %s (%s is %s/v1 or %s)", ErrUnsupported, tm.Kind, tm.APIVersion, tm.Kind, v1.Group, fluxNotificationGroup)
+			}
+			obj = newNotificationObject(tm.Kind)
 		default:
 			return fmt.Errorf("%w: kind %q of %s", ErrUnsupported, tm.Kind, tm.APIVersion)
 		}
+	case fluxNotificationGroup:
+		switch tm.Kind {
+		case v1.ProviderKind, v1.AlertKind:
+		case v1.ReceiverKind:
+			return nil // Flux's Receiver triggers Flux's controllers; tagflow's is its own kind
+		default:
+			return fmt.Errorf("%w: kind %q of %s (tagflow reads Provider and Alert)", ErrUnsupported, tm.Kind, tm.APIVersion)
+		}
+		if !slices.Contains(fluxNotificationVersions, version) {
+			return fmt.Errorf("%w: %s %s (tagflow reads Flux's %s of %s v1beta3, v1beta2 and v1beta1)", ErrUnsupported, tm.Kind, tm.APIVersion, tm.Kind, fluxNotificationGroup)
+		}
+		if err := fluxNotificationSpec(tm.Kind, fields); err != nil {
+			return fmt.Errorf("%s%s: %w", tm.Kind, nameOf(fields), err)
+		}
+		obj = newNotificationObject(tm.Kind)
 	case fluxSourceGroup:
 		if tm.Kind != v1.GitRepositoryKind {
 			return nil // HelmRepository, OCIRepository, Bucket: not used by tagflow
@@ -311,6 +338,12 @@ func (l *loader) document(file string, d document) error {
 		o.APIVersion = fluxSourceGroup + "/v1"
 		key.Namespace, key.Name = l.namespaced(&o.ObjectMeta)
 	case *v1.Receiver:
+		o.APIVersion = v1.GroupVersion.String()
+		key.Namespace, key.Name = l.namespaced(&o.ObjectMeta)
+	case *v1.Provider:
+		o.APIVersion = v1.GroupVersion.String()
+		key.Namespace, key.Name = l.namespaced(&o.ObjectMeta)
+	case *v1.Alert:
 		o.APIVersion = v1.GroupVersion.String()
 		key.Namespace, key.Name = l.namespaced(&o.ObjectMeta)
 	}
@@ -388,6 +421,10 @@ func (l *loader) finish() (*Objects, error) {
 			l.objs.GitRepositories = append(l.objs.GitRepositories, *o)
 		case *v1.Receiver:
 			l.objs.Receivers = append(l.objs.Receivers, *o)
+		case *v1.Provider:
+			l.objs.Providers = append(l.objs.Providers, *o)
+		case *v1.Alert:
+			l.objs.Alerts = append(l.objs.Alerts, *o)
 		}
 	}
 	sortByName(l.objs.ImageRepositories, func(o *v1.ImageRepository) (string, string) { return o.Namespace, o.Name })
@@ -395,6 +432,8 @@ func (l *loader) finish() (*Objects, error) {
 	sortByName(l.objs.ImageUpdateAutomations, func(o *v1.ImageUpdateAutomation) (string, string) { return o.Namespace, o.Name })
 	sortByName(l.objs.GitRepositories, func(o *v1.GitRepository) (string, string) { return o.Namespace, o.Name })
 	sortByName(l.objs.Receivers, func(o *v1.Receiver) (string, string) { return o.Namespace, o.Name })
+	sortByName(l.objs.Providers, func(o *v1.Provider) (string, string) { return o.Namespace, o.Name })
+	sortByName(l.objs.Alerts, func(o *v1.Alert) (string, string) { return o.Namespace, o.Name })
 	return l.objs, errors.Join(l.errs...)
 }
 

@@ -389,9 +389,11 @@ func TestReference(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{
+		"Alert shop/releases from image.tagflow.dev/v1",
 		"ImagePolicy shop/web from image.tagflow.dev/v1",
 		"ImageRepository shop/web from image.tagflow.dev/v1",
 		"ImageUpdateAutomation shop/shop from image.tagflow.dev/v1",
+		"Provider shop/slack from image.tagflow.dev/v1",
 		"Receiver shop/registry from image.tagflow.dev/v1",
 	}
 	if diff := cmp.Diff(want, keys(objs)); diff != "" {
@@ -410,6 +412,13 @@ func TestReference(t *testing.T) {
 	}
 	if rc := objs.Receivers[0].Spec; rc.Type != "distribution" || len(rc.Resources) != 1 || rc.Resources[0].MatchLabels["team"] != "shop" {
 		t.Errorf("Receiver spec lost fields: %+v", rc)
+	}
+	if pv := objs.Providers[0].Spec; pv.Channel == "" || pv.Username == "" || pv.Timeout == nil || pv.Proxy == "" || pv.SecretRef == nil || pv.CertSecretRef == nil {
+		t.Errorf("Provider spec lost fields: %+v", pv)
+	}
+	if al := objs.Alerts[0].Spec; len(al.EventSources) != 2 || al.EventSources[0].MatchLabels["team"] != "shop" || al.EventSources[1].APIVersion == "" ||
+		al.EventSources[1].Namespace != "shop" || len(al.InclusionList) != 1 || len(al.ExclusionList) != 1 || al.Summary == "" || len(al.EventMetadata) != 2 {
+		t.Errorf("Alert spec lost fields: %+v", al)
 	}
 	r := objs.ImageRepositories[0].Spec
 	if r.AccessFrom == nil || r.PageSize != 1000 || r.MaxTags != 20000 || r.CertSecretRef == nil || r.ProxySecretRef == nil {
