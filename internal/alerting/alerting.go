@@ -65,6 +65,7 @@ type Notifier struct {
 	alerts atomic.Pointer[[]Alert]
 	mu     sync.Mutex
 	held   map[automation.ObjectID]bool // policies whose status says they are held
+	fired  map[string]uint64            // events sent, by Alert "namespace/name"
 }
 
 // New returns a Notifier with no Alerts.
@@ -72,7 +73,7 @@ func New(o Options) *Notifier {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	n := &Notifier{o: o, held: map[automation.ObjectID]bool{}}
+	n := &Notifier{o: o, held: map[automation.ObjectID]bool{}, fired: map[string]uint64{}}
 	n.alerts.Store(&[]Alert{})
 	return n
 }
@@ -133,7 +134,22 @@ func (n *Notifier) Notify(ev automation.Event) []string {
 		}
 		fired = append(fired, a.Namespace+"/"+a.Name)
 	}
+	if len(fired) > 0 {
+		n.mu.Lock()
+		for _, a := range fired {
+			n.fired[a]++
+		}
+		n.mu.Unlock()
+	}
 	return fired
+}
+
+// Fired returns how many events each Alert ("namespace/name") sent since the Notifier
+// started.
+func (n *Notifier) Fired() map[string]uint64 {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return maps.Clone(n.fired)
 }
 
 // Matches reports whether ev goes to a's provider: a is not suspended, ev is severe

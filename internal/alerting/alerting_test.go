@@ -262,7 +262,13 @@ func TestFailureThenRecoveryIsTwoMessages(t *testing.T) {
 		notifyAll()
 	}
 	ep.waitFor(t, 2)
-	st, _ := d.Status(alerting.ProviderKey("shop", "webhook"))
+	// The dispatcher counts a delivery once the endpoint has answered.
+	var st notify.Status
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if st, _ = d.Status(alerting.ProviderKey("shop", "webhook")); st.Delivered == 2 {
+			break
+		}
+	}
 	got := ep.messages()
 	if st.Delivered != 2 || st.Pending != 0 || len(got) != 2 || !strings.HasPrefix(got[0], "error ") || !strings.HasPrefix(got[1], "info Recovered ") {
 		t.Fatalf("messages %q (delivered %d, pending %d), want one failure and one recovery", got, st.Delivered, st.Pending)
