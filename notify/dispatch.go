@@ -193,6 +193,33 @@ func (d *Dispatcher) Status(name string) (Status, bool) {
 	return st, true
 }
 
+// Flush waits until every queue is empty and no delivery is in flight (events given up
+// count as done), or ctx ends; it reports whether the queues emptied.
+func (d *Dispatcher) Flush(ctx context.Context) bool {
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		d.mu.Lock()
+		idle := true
+		for _, w := range d.ws {
+			w.mu.Lock()
+			if len(w.queue) > 0 || w.sending {
+				idle = false
+			}
+			w.mu.Unlock()
+		}
+		d.mu.Unlock()
+		if idle {
+			return true
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-tick.C:
+		}
+	}
+}
+
 // Close stops every queue, abandoning an attempt in flight, and waits for them.
 func (d *Dispatcher) Close() {
 	d.mu.Lock()

@@ -2,9 +2,11 @@ package notify
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
@@ -88,7 +90,7 @@ func TestDeliversInOrderAfterOutage(t *testing.T) {
 		want = append(want, fmt.Sprintf("update %d", i))
 	}
 	start := clock.Now()
-	drive(t, clock, "every event delivered", func() bool { _, got := svc.state(); return len(got) == 20 })
+	drive(t, clock, "every event delivered", func() bool { st, _ := d.Status("chat"); return st.Delivered == 20 })
 	attempts, got := svc.state()
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("delivered %q, want %q", got, want)
@@ -130,7 +132,7 @@ func TestGivesUpOnPermanentErrors(t *testing.T) {
 	d.Set("chat", svc)
 	d.Enqueue("chat", event(1))
 	d.Enqueue("chat", event(2))
-	drive(t, clock, "the second event", func() bool { _, got := svc.state(); return len(got) == 1 })
+	drive(t, clock, "the second event", func() bool { st, _ := d.Status("chat"); return st.Delivered == 1 })
 	if _, got := svc.state(); got[0] != "update 2" {
 		t.Errorf("delivered %q, want update 2", got)
 	}
@@ -152,10 +154,10 @@ func TestDeduplicates(t *testing.T) {
 	ev.Time = ev.Time.Add(time.Second) // the same event, later: still a duplicate
 	d.Enqueue("chat", ev)
 	d.Enqueue("chat", event(2))
-	drive(t, clock, "two deliveries", func() bool { _, got := svc.state(); return len(got) == 2 })
+	drive(t, clock, "two deliveries", func() bool { st, _ := d.Status("chat"); return st.Delivered == 2 })
 	clock.Advance(time.Minute)
 	d.Enqueue("chat", event(1))
-	drive(t, clock, "the repeat after the window", func() bool { _, got := svc.state(); return len(got) == 3 })
+	drive(t, clock, "the repeat after the window", func() bool { st, _ := d.Status("chat"); return st.Delivered == 3 })
 	if _, got := svc.state(); fmt.Sprint(got) != "[update 1 update 2 update 1]" {
 		t.Errorf("delivered %q", got)
 	}
@@ -199,7 +201,7 @@ func TestRateLimit(t *testing.T) {
 	for i := range 5 {
 		d.Enqueue("chat", event(i))
 	}
-	drive(t, clock, "five deliveries", func() bool { _, got := svc.state(); return len(got) == 5 })
+	drive(t, clock, "five deliveries", func() bool { st, _ := d.Status("chat"); return st.Delivered == 5 })
 	if took := clock.Now().Sub(start); took != 6*time.Second {
 		t.Errorf("five deliveries at 0.5/s with a burst of 2 took %s, want 6s", took)
 	}
@@ -213,5 +215,79 @@ func TestEnqueueUnknownProvider(t *testing.T) {
 	}
 	if _, ok := d.Status("nobody"); ok {
 		t.Error("Status of a provider that does not exist")
+	}
+}
+
+// Flush returns once the queue is delivered, and false when the service stays down.
+func TestFlush(t *testing.T) {
+	d := NewDispatcher(Options{Rate: 1000, Burst: 1000, MinBackoff: time.Hour})
+	defer d.Close()
+	up, down := &service{}, &service{answers: []DeliveryError{{Status: http.StatusServiceUnavailable}}}
+	d.Set("up", up)
+	d.Set("down", down)
+	for i := range 5 {
+		d.Enqueue("up", event(i))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if !d.Flush(ctx) {
+		t.Fatal("Flush did not see the queue of up delivered")
+	}
+	if _, got := up.state(); len(got) != 5 {
+		t.Errorf("after Flush %d events delivered, want 5", len(got))
+	}
+	d.Enqueue("down", event(1))
+	short, cancel2 := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel2()
+	if d.Flush(short) {
+		t.Error("Flush reported empty queues while down's event waits for its retry")
+	}
+}
+
+// A real HTTP endpoint of the generic format, down (503) for its first 6 requests and then
+// back: every message arrives once, in order, with nothing lost.
+func TestOutageOverHTTP(t *testing.T) {
+	var mu sync.Mutex
+	requests := 0
+	var got []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		requests++
+		if requests <= 6 {
+			http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
+			return
+		}
+		var ev struct {
+			Message string `json:"message"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&ev); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		got = append(got, ev.Message)
+	}))
+	defer srv.Close()
+	s, err := New(ProviderSpec{Type: TypeGeneric, Address: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := fakeclock.New(time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC))
+	d := newTestDispatcher(clock, Options{})
+	defer d.Close()
+	d.Set("hook", s)
+	var want []string
+	for i := range 30 {
+		d.Enqueue("hook", event(i))
+		want = append(want, fmt.Sprintf("update %d", i))
+	}
+	drive(t, clock, "every message delivered", func() bool { st, _ := d.Status("hook"); return st.Delivered == 30 })
+	mu.Lock()
+	defer mu.Unlock()
+	if fmt.Sprint(got) != fmt.Sprint(want) || requests != 36 {
+		t.Errorf("%d requests, received %q; want 36 requests and every message once, in order", requests, got)
+	}
+	if st, _ := d.Status("hook"); st.Delivered != 30 || st.Retries != 6 || st.Dropped != 0 {
+		t.Errorf("status %+v", st)
 	}
 }
