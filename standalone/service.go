@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tagflow/tagflow/api/v1/load"
@@ -81,9 +82,10 @@ type Service struct {
 	applyMu sync.Mutex        // serializes applying configurations: reloads and overrides
 	loaded  automation.Config // the objects as their files define them, before overrides
 
-	dataDir string         // where the store is: DataDir, or the temporary copy's directory
-	skipped skippedObjects // the objects the last load skipped, for the status
-	copied  bool           // dataDir is a copy of a running service's store (CopyIfLocked)
+	dataDir string                        // where the store is: DataDir, or the temporary copy's directory
+	skipped skippedObjects                // the objects the last load skipped, for the status
+	notes   atomic.Pointer[notifications] // while Run runs
+	copied  bool                          // dataDir is a copy of a running service's store (CopyIfLocked)
 }
 
 // PathError is the error of an objects path (run's -f) that cannot be read or is neither a
@@ -190,15 +192,19 @@ func (s *Service) Close() error {
 	return err
 }
 
-// RunOnce makes one pass over every object and writes the status snapshot. Its error wraps
-// automation.ErrFailed when objects failed; the report is complete then.
+// RunOnce makes one pass over every object, sends the notifications of the Alerts it
+// fires (waiting at most flushTimeout for them to be delivered) and writes the status
+// snapshot. Its error wraps automation.ErrFailed when objects failed; the report is
+// complete then.
 func (s *Service) RunOnce(ctx context.Context) (automation.Report, error) {
+	notes := startNotifications(ctx, s.Engine, s.opts, s.log)
 	report, err := s.Engine.RunOnce(ctx)
+	notes.flush(ctx, flushTimeout)
 	if err != nil && !errors.Is(err, automation.ErrFailed) {
 		return report, err // ctx ended
 	}
 	if !s.copied { // the running service owns the snapshot
-		writeSnapshot(ctx, s.Engine, &s.skipped, s.opts.DataDir, s.log)
+		writeSnapshot(ctx, s.Engine, &s.skipped, notes, s.opts.DataDir, s.log)
 	}
 	return report, err
 }
@@ -220,6 +226,9 @@ func (s *Service) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	notes := startNotifications(ctx, s.Engine, s.opts, s.log)
+	s.notes.Store(notes)
+	defer notes.close()
 	loops, stop := context.WithCancel(ctx)
 	if err := s.serveStatusPage(loops); err != nil {
 		stop()
@@ -240,15 +249,18 @@ func (s *Service) Run(ctx context.Context) error {
 			}
 			s.skipped.set(s.opts.Dir, problems, time.Now())
 			return nil
-		}, s.opts, s.log, hooks.reload)
+		}, s.opts, s.log, func(ctx context.Context) {
+			hooks.reload(ctx)
+			notes.reload(ctx)
+		})
 	})
-	wg.Go(func() { snapshotLoop(loops, s.Engine, &s.skipped, s.opts.DataDir, s.log) })
+	wg.Go(func() { snapshotLoop(loops, s.Engine, &s.skipped, notes, s.opts.DataDir, s.log) })
 	err = s.Engine.Run(ctx)
 	stop()
 	wg.Wait()
 	closeControl()
 	hooks.close()
-	writeSnapshot(context.WithoutCancel(ctx), s.Engine, &s.skipped, s.opts.DataDir, s.log)
+	writeSnapshot(context.WithoutCancel(ctx), s.Engine, &s.skipped, notes, s.opts.DataDir, s.log)
 	s.log.Info("tagflow stopped")
 	return err
 }

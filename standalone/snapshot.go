@@ -25,13 +25,15 @@ type snapshot struct {
 	Objects   []automation.ObjectStatus `json:"objects"`
 	// Skipped are the objects the last load skipped (reason NotLoaded).
 	Skipped []automation.ObjectStatus `json:"skipped,omitempty"`
+	// Notifications are the statuses of the Providers and Alerts.
+	Notifications []automation.ObjectStatus `json:"notifications,omitempty"`
 }
 
 // snapshotLoop refreshes the snapshot while ctx lasts. A tick costs nothing unless a status
 // changed since the last snapshot (the engine's StatusVersion moved): an idle tagflow with
 // thousands of objects must not decode them all every few seconds.
-func snapshotLoop(ctx context.Context, e *automation.Engine, skipped *skippedObjects, dataDir string, log *slog.Logger) {
-	version := func() uint64 { return e.StatusVersion() + skipped.version.Load() }
+func snapshotLoop(ctx context.Context, e *automation.Engine, skipped *skippedObjects, notes *notifications, dataDir string, log *slog.Logger) {
+	version := func() uint64 { return e.StatusVersion() + skipped.version.Load() + notes.version() }
 	written := version() - 1 // one behind, so that the first tick writes a snapshot
 	t := time.NewTicker(snapshotInterval)
 	defer t.Stop()
@@ -49,7 +51,7 @@ func snapshotLoop(ctx context.Context, e *automation.Engine, skipped *skippedObj
 		if err != nil {
 			continue
 		}
-		if err := saveSnapshot(dataDir, st, skipped.get()); err != nil {
+		if err := saveSnapshot(dataDir, snapshot{Objects: st, Skipped: skipped.get(), Notifications: notes.statuses()}); err != nil {
 			log.Warn("status snapshot not written", "err", err)
 			continue
 		}
@@ -58,10 +60,10 @@ func snapshotLoop(ctx context.Context, e *automation.Engine, skipped *skippedObj
 }
 
 // writeSnapshot writes the snapshot once, logging a failure.
-func writeSnapshot(ctx context.Context, e *automation.Engine, skipped *skippedObjects, dataDir string, log *slog.Logger) {
+func writeSnapshot(ctx context.Context, e *automation.Engine, skipped *skippedObjects, notes *notifications, dataDir string, log *slog.Logger) {
 	st, err := e.Status(ctx)
 	if err == nil {
-		err = saveSnapshot(dataDir, st, skipped.get())
+		err = saveSnapshot(dataDir, snapshot{Objects: st, Skipped: skipped.get(), Notifications: notes.statuses()})
 	}
 	if err != nil {
 		log.Warn("status snapshot not written", "err", err)
@@ -69,8 +71,9 @@ func writeSnapshot(ctx context.Context, e *automation.Engine, skipped *skippedOb
 }
 
 // saveSnapshot replaces the snapshot file atomically (a temporary file renamed over it).
-func saveSnapshot(dataDir string, st, skipped []automation.ObjectStatus) error {
-	b, err := json.MarshalIndent(snapshot{WrittenAt: time.Now().UTC(), Objects: st, Skipped: skipped}, "", "  ")
+func saveSnapshot(dataDir string, snap snapshot) error {
+	snap.WrittenAt = time.Now().UTC()
+	b, err := json.MarshalIndent(snap, "", "  ")
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/tagflow/tagflow/automation"
@@ -27,7 +28,7 @@ func ReadStatus(ctx context.Context, dataDir string) ([]automation.ObjectStatus,
 		if serr != nil {
 			return nil, fmt.Errorf("%w; and no status snapshot: %v", err, serr)
 		}
-		return append(snap.Objects, snap.Skipped...), nil
+		return slices.Concat(snap.Objects, snap.Skipped, snap.Notifications), nil
 	}
 	if err != nil {
 		return nil, err
@@ -38,8 +39,9 @@ func ReadStatus(ctx context.Context, dataDir string) ([]automation.ObjectStatus,
 		return nil, err
 	}
 	// The objects the last run skipped are known only from its snapshot.
+	// So are the Providers and Alerts, as it last saw them.
 	if snap, serr := loadSnapshot(dataDir); serr == nil {
-		st = append(st, snap.Skipped...)
+		st = slices.Concat(st, snap.Skipped, snap.Notifications)
 	}
 	return st, nil
 }

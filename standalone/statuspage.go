@@ -3,6 +3,7 @@ package standalone
 import (
 	"context"
 
+	"github.com/tagflow/tagflow/automation"
 	"github.com/tagflow/tagflow/internal/statuspage"
 )
 
@@ -15,7 +16,9 @@ func (s *Service) serveStatusPage(ctx context.Context) error {
 	}
 	h, err := statuspage.New(statuspage.Options{
 		Source: s.Engine,
-		Extra:  s.Skipped,
+		Extra: func() []automation.ObjectStatus {
+			return append(s.Skipped(), s.notes.Load().statuses()...)
+		},
 		Token:  s.opts.UIToken,
 		Logger: s.log,
 	})

@@ -1,10 +1,15 @@
 package main
 
 import (
+	"encoding/json"
+	"io"
 	"io/fs"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/tagflow/tagflow/internal/testbed"
@@ -72,6 +77,10 @@ func TestIntegrationFluxV1beta1Seeds(t *testing.T) {
 	}
 	writeSecretFile(t, secrets, "flux-system", "username", e2eGitUser)
 	writeSecretFile(t, secrets, "flux-system", "password", e2eGitPassword)
+	// The seeds' Slack Provider and Alert, as written: the webhook address comes from the
+	// secret slack-webhook, here a server that takes Slack's incoming-webhook JSON.
+	slack := newSlackWebhook(t)
+	writeSecretFile(t, secrets, "slack-webhook", "address", slack.url()+"/services/T000/B000/XXXXXXXXXXXXXXXXXXXXXXXX")
 
 	runOnce := func() string {
 		t.Helper()
@@ -100,6 +109,16 @@ func TestIntegrationFluxV1beta1Seeds(t *testing.T) {
 	original := files["apps/myapp/deployment.yaml"]
 	start := testbed.RevParse(t, gitDir, "refs/heads/main")
 
+	// plan says which Alert the pass would fire, and sends nothing.
+	code, out, errOut := run(t, "", "plan", "-f", objects, "--secrets-dir", secrets, "--data-dir", dataDir)
+	wantAlert := "# alert flux-system/on-call-webapp -> Provider slack: ImageUpdateAutomation/flux-system/flux-system: would push 1 change to main"
+	if code != exitOK || !strings.Contains(out, wantAlert) {
+		t.Errorf("plan: exit %d, want a line %q:\n%s%s", code, wantAlert, out, errOut)
+	}
+	if msgs := slack.texts(); len(msgs) != 0 {
+		t.Errorf("plan sent %q to Slack", msgs)
+	}
+
 	first := runOnce()
 	if first == start {
 		t.Fatal("run --once pushed nothing")
@@ -115,6 +134,22 @@ func TestIntegrationFluxV1beta1Seeds(t *testing.T) {
 	}
 	if got := strings.Fields(testbed.Git(t, gitDir, "diff", "--name-only", start, first)); len(got) != 1 || got[0] != "apps/myapp/deployment.yaml" {
 		t.Errorf("the commit changed %v, want only apps/myapp/deployment.yaml", got)
+	}
+
+	// The Alert sent the pass's news to Slack: the policy's new version and the push.
+	msgs := slack.texts()
+	wantPush := "ImageUpdateAutomation/flux-system/flux-system: pushed " + first[:12] + " to main"
+	wantPolicy := "ImagePolicy/flux-system/myapp: latest version " + image + ":1.2.4"
+	if !containsPrefix(msgs, wantPush) || !containsPrefix(msgs, wantPolicy) {
+		t.Errorf("Slack received %q; want %q and %q", msgs, wantPush, wantPolicy)
+	}
+
+	// tagflow status shows the Provider and the Alert with what they did.
+	code, out, errOut = run(t, "", "status", "--data-dir", dataDir)
+	for _, want := range []string{"provider/slack", "delivered, 0 failed, 0 waiting", "alert/on-call-webapp", "events sent"} {
+		if code != exitOK || !strings.Contains(out, want) {
+			t.Errorf("status: exit %d, want %q in:\n%s%s", code, want, out, errOut)
+		}
 	}
 
 	// Nothing new: no commit.
@@ -137,4 +172,61 @@ func TestIntegrationFluxV1beta1Seeds(t *testing.T) {
 	if strings.Contains(deployment(), ":2.0.0") {
 		t.Error("the policy's range 1.x let 2.0.0 in")
 	}
+}
+
+// slackWebhook is an in-test Slack incoming webhook: it checks each request as Slack
+// documents it (POST, JSON, attachments with a colour, title and text) and keeps the texts.
+type slackWebhook struct {
+	t   *testing.T
+	srv *httptest.Server
+	mu  sync.Mutex
+	got []string
+}
+
+func newSlackWebhook(t *testing.T) *slackWebhook {
+	t.Helper()
+	s := &slackWebhook{t: t}
+	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var msg struct {
+			Channel     string `json:"channel"`
+			Attachments []struct {
+				Color string `json:"color"`
+				Title string `json:"title"`
+				Text  string `json:"text"`
+			} `json:"attachments"`
+		}
+		if r.Method != http.MethodPost || r.Header.Get("Content-Type") != "application/json" ||
+			!strings.HasPrefix(r.URL.Path, "/services/") || json.NewDecoder(r.Body).Decode(&msg) != nil ||
+			len(msg.Attachments) != 1 || msg.Attachments[0].Color == "" || msg.Attachments[0].Title == "" {
+			t.Errorf("Slack webhook: unexpected request %s %s (%s)", r.Method, r.URL.Path, r.Header.Get("Content-Type"))
+			http.Error(w, "invalid_payload", http.StatusBadRequest)
+			return
+		}
+		if msg.Channel != "general" {
+			t.Errorf("Slack webhook: channel %q, want the Provider's general", msg.Channel)
+		}
+		s.mu.Lock()
+		s.got = append(s.got, msg.Attachments[0].Text)
+		s.mu.Unlock()
+		io.WriteString(w, "ok")
+	}))
+	t.Cleanup(s.srv.Close)
+	return s
+}
+
+func (s *slackWebhook) url() string { return s.srv.URL }
+
+func (s *slackWebhook) texts() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.got...)
+}
+
+func containsPrefix(list []string, prefix string) bool {
+	for _, s := range list {
+		if strings.HasPrefix(s, prefix) {
+			return true
+		}
+	}
+	return false
 }

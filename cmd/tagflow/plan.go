@@ -75,6 +75,10 @@ func runPlan(ctx context.Context, stdout, stderr io.Writer, o planOptions) error
 	if svc.Copied() {
 		fmt.Fprintf(stdout, "# a running tagflow holds the store of %s: planned on a copy of it\n", o.dataDir)
 	}
+	before, err := svc.Engine.Status(ctx)
+	if err != nil {
+		return err
+	}
 	prog.start(cfg)
 	plan, err := svc.Engine.Plan(ctx)
 	prog.stop()
@@ -83,6 +87,9 @@ func runPlan(ctx context.Context, stdout, stderr io.Writer, o planOptions) error
 	}
 	if err := printPlan(stdout, plan, svc.Problems, log); err != nil {
 		return err
+	}
+	for _, line := range svc.PlanAlerts(ctx, before, plan) {
+		fmt.Fprintf(stdout, "# alert %s\n", line)
 	}
 	return passError(plan.Report, svc.Problems, o.dir)
 }

@@ -197,7 +197,7 @@ func policyNote(o Object) string {
 
 // sections are the overview's tables.
 type sections struct {
-	Failing, Repositories, Policies, Automations, Other []row
+	Failing, Repositories, Policies, Automations, Notifications, Other []row
 }
 
 func sectionsOf(ov Overview, now time.Time) sections {
@@ -243,6 +243,10 @@ func sectionsOf(ov Overview, now time.Time) sections {
 		case "automation":
 			s.Automations = append(s.Automations, r)
 		default:
+			if o.Kind == "Provider" || o.Kind == "Alert" {
+				s.Notifications = append(s.Notifications, r)
+				continue
+			}
 			s.Other = append(s.Other, r)
 		}
 	}

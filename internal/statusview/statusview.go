@@ -81,7 +81,8 @@ func Table(w io.Writer, st []automation.ObjectStatus, now time.Time) error {
 	return tw.Flush()
 }
 
-// Object is "repository/NAME", "policy/NAME" or "automation/NAME".
+// Object is "repository/NAME", "policy/NAME" or "automation/NAME"; other kinds in lower
+// case ("provider/NAME", "alert/NAME").
 func Object(id automation.ObjectID) string {
 	kind := map[automation.Kind]string{
 		automation.KindRepository: "repository",
@@ -89,7 +90,7 @@ func Object(id automation.ObjectID) string {
 		automation.KindAutomation: "automation",
 	}[id.Kind]
 	if kind == "" {
-		kind = string(id.Kind)
+		kind = strings.ToLower(string(id.Kind)) // provider, alert, file
 	}
 	return kind + "/" + id.Name
 }
