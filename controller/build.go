@@ -43,14 +43,27 @@ type objects struct {
 	repos    v1.ImageRepositoryList
 	policies v1.ImagePolicyList
 	autos    v1.ImageUpdateAutomationList
+	// Providers and Alerts, with tagflow's API only.
+	providers v1.ProviderList
+	alerts    v1.AlertList
 }
 
 func (c *Controller) list(ctx context.Context) (*objects, error) {
 	var o objects
-	for _, l := range []struct {
+	lists := []struct {
 		what string
 		list client.ObjectList
-	}{{"ImageRepositories", &o.repos}, {"ImagePolicies", &o.policies}, {"ImageUpdateAutomations", &o.autos}} {
+	}{{"ImageRepositories", &o.repos}, {"ImagePolicies", &o.policies}, {"ImageUpdateAutomations", &o.autos}}
+	if c.notes != nil {
+		lists = append(lists, struct {
+			what string
+			list client.ObjectList
+		}{"Providers", &o.providers}, struct {
+			what string
+			list client.ObjectList
+		}{"Alerts", &o.alerts})
+	}
+	for _, l := range lists {
 		if err := c.client.List(ctx, l.list); err != nil {
 			return nil, fmt.Errorf("listing %s: %w", l.what, err)
 		}
@@ -69,6 +82,9 @@ func (c *Controller) build(ctx context.Context) error {
 	b := builder{c: c, ctx: ctx, used: map[types.NamespacedName]bool{}, namespaces: map[string]labels.Set{},
 		problems: map[automation.ObjectID]*problem{}, generations: map[automation.ObjectID]int64{}, configs: map[automation.ObjectID]any{}}
 	cfg := b.convert(objs)
+	if c.notes != nil {
+		c.notes.update(&b, objs, cfg)
+	}
 	// Taken before Apply: the engine may evaluate a new object and write its status before
 	// Apply returns, and that status describes the new configuration.
 	now := time.Now()

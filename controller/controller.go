@@ -44,9 +44,10 @@ type Controller struct {
 	engine  *automation.Engine
 
 	secrets   *secretCache
-	receivers *receivers    // nil without --webhook-addr
-	dirty     chan struct{} // a watched object changed: rebuild the configuration
-	synced    chan struct{} // the status writer has a new configuration to report
+	receivers *receivers     // nil without --webhook-addr
+	notes     *notifications // nil with Flux's API (Flux's notification-controller alerts)
+	dirty     chan struct{}  // a watched object changed: rebuild the configuration
+	synced    chan struct{}  // the status writer has a new configuration to report
 
 	mu       sync.Mutex
 	state    map[automation.ObjectID]*objectState
@@ -113,6 +114,9 @@ func New(opts Options) (*Controller, error) {
 		synced:   make(chan struct{}, 1),
 		state:    map[automation.ObjectID]*objectState{},
 		requests: map[automation.ObjectID]string{},
+	}
+	if fl.receivers {
+		c.notes = newNotifications(c)
 	}
 	if err := c.setup(); err != nil {
 		svc.Close()
@@ -217,6 +221,11 @@ func (c *Controller) setup() error {
 			return err
 		}
 	}
+	if c.notes != nil {
+		if err := c.setupNotificationWatches(); err != nil {
+			return err
+		}
+	}
 	if err := c.mgr.Add(&leaderWork{c}); err != nil {
 		return err
 	}
@@ -235,6 +244,9 @@ func (c *Controller) setup() error {
 // Start runs the manager until ctx ends, then closes the store.
 func (c *Controller) Start(ctx context.Context) error {
 	defer c.db.Close()
+	if c.notes != nil {
+		defer c.notes.d.Close()
+	}
 	return c.mgr.Start(ctx)
 }
 

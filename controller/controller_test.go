@@ -86,6 +86,10 @@ func ready(t *testing.T, obj client.Object) (*metav1.Condition, client.Object) {
 		conds = o.Status.Conditions
 	case *v1.Receiver:
 		conds = o.Status.Conditions
+	case *v1.Provider:
+		conds = o.Status.Conditions
+	case *v1.Alert:
+		conds = o.Status.Conditions
 	}
 	if c := apimeta.FindStatusCondition(conds, v1.ReadyCondition); c != nil {
 		return c, obj

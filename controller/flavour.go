@@ -77,7 +77,7 @@ func flavourOf(api API) (*flavour, error) {
 func (f *flavour) managedKinds() []client.Object {
 	kinds := []client.Object{&v1.ImageRepository{}, &v1.ImagePolicy{}, &v1.ImageUpdateAutomation{}}
 	if f.receivers {
-		kinds = append(kinds, &v1.Receiver{})
+		kinds = append(kinds, &v1.Receiver{}, &v1.Provider{}, &v1.Alert{})
 	}
 	return kinds
 }

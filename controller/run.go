@@ -43,6 +43,11 @@ func (w *leaderWork) Start(ctx context.Context) error {
 	// Subscribed before Run starts, so that the status writer misses none of its events.
 	sub := c.engine.Subscribe()
 	defer sub.Close()
+	if c.notes != nil {
+		nsub := c.engine.Subscribe()
+		defer nsub.Close()
+		go c.notes.run(ctx, nsub)
+	}
 	done := make(chan error, 2)
 	go func() { done <- c.engine.Run(ctx) }()
 	go func() { c.writeStatuses(ctx, sub); done <- nil }()

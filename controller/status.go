@@ -270,6 +270,9 @@ func (c *Controller) syncObjects(p *statusPatcher, state map[automation.ObjectID
 		}
 	}
 	c.syncReceiverStatuses(p)
+	if c.notes != nil {
+		c.notes.syncStatuses(p)
+	}
 	return p.err()
 }
 
