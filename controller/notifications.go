@@ -39,7 +39,11 @@ func newNotifications(c *Controller) *notifications {
 	n := &notifications{c: c, problems: map[string]*problem{}}
 	// A delivery's outcome shows in the Provider's status at once (the status writer's
 	// signal coalesces a burst of them into one pass).
-	n.d = notify.NewDispatcher(notify.Options{Logger: c.log, Observe: func(string, error) { c.signalStatus() }})
+	m, _ := registerMetrics() // nil when registering failed, which New reported already
+	n.d = notify.NewDispatcher(notify.Options{Logger: c.log, Observe: func(provider string, err error) {
+		m.NotificationDone(provider, err)
+		c.signalStatus()
+	}})
 	n.n = alerting.New(alerting.Options{Dispatcher: n.d, Logger: c.log,
 		Labels: func(id automation.ObjectID) map[string]string {
 			if m := n.labels.Load(); m != nil {

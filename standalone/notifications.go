@@ -16,6 +16,7 @@ import (
 	"github.com/tagflow/tagflow/committer/forge"
 	"github.com/tagflow/tagflow/internal/alerting"
 	"github.com/tagflow/tagflow/internal/convert"
+	"github.com/tagflow/tagflow/internal/metrics"
 	"github.com/tagflow/tagflow/notify"
 )
 
@@ -53,9 +54,12 @@ type notifications struct {
 
 // startNotifications subscribes to e's events and sends them until close. Without Providers
 // and Alerts it costs one idle goroutine.
-func startNotifications(ctx context.Context, e *automation.Engine, o Options, log *slog.Logger) *notifications {
+func startNotifications(ctx context.Context, e *automation.Engine, o Options, m *metrics.Prometheus, log *slog.Logger) *notifications {
 	n := &notifications{o: o, log: log, done: make(chan struct{})}
-	n.d = notify.NewDispatcher(notify.Options{Logger: log, Observe: func(string, error) { n.versions.Add(1) }})
+	n.d = notify.NewDispatcher(notify.Options{Logger: log, Observe: func(provider string, err error) {
+		n.versions.Add(1)
+		m.NotificationDone(provider, err)
+	}})
 	n.n = alerting.New(alerting.Options{Dispatcher: n.d, Logger: log, Labels: n.labelsOf, CommitLink: n.commitLink})
 	n.reload(ctx)
 	n.sub = e.Subscribe()

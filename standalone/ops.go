@@ -36,6 +36,14 @@ func newOps() (*ops, error) {
 	return &ops{registry: reg, metrics: m}, nil
 }
 
+// prometheus returns the metrics, nil without a metrics endpoint.
+func (o *ops) prometheus() *metrics.Prometheus {
+	if o == nil {
+		return nil
+	}
+	return o.metrics
+}
+
 // handler serves /metrics, /healthz (the process is up) and /readyz (the objects are
 // loaded and the engine runs).
 func (o *ops) handler() http.Handler {

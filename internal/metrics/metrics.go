@@ -6,6 +6,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tagflow/tagflow/automation"
+	"github.com/tagflow/tagflow/notify"
 )
 
 // Prometheus implements automation.Metrics with Prometheus collectors. Counters and gauges
@@ -24,6 +25,7 @@ type Prometheus struct {
 	scanSeconds   prometheus.Histogram
 	evalSeconds   prometheus.Histogram
 	automationSec prometheus.Histogram
+	notifications *prometheus.CounterVec
 }
 
 var _ automation.Metrics = (*Prometheus)(nil)
@@ -51,9 +53,12 @@ func New(reg prometheus.Registerer) (*Prometheus, error) {
 		evalSeconds: hist("policy_evaluation_duration_seconds", "Duration of evaluations of image policies."),
 		automationSec: hist("automation_duration_seconds",
 			"Duration of runs of image update automations, clone, commit and push included."),
+		notifications: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "tagflow", Name: "notifications_total",
+			Help: "Attempts to deliver notifications, by Provider (namespace/name) and result: delivered, retried (failed, to be tried again) or failed (given up)."},
+			[]string{"provider", "result"}),
 	}
 	for _, c := range []prometheus.Collector{m.scans, m.scanErrors, m.tags, m.evaluations, m.evalErrors, m.runs,
-		m.runErrors, m.commits, m.pushRetries, m.scanSeconds, m.evalSeconds, m.automationSec} {
+		m.runErrors, m.commits, m.pushRetries, m.scanSeconds, m.evalSeconds, m.automationSec, m.notifications} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -96,4 +101,21 @@ func (m *Prometheus) AutomationDone(a automation.ObjectID, d time.Duration, push
 		m.pushRetries.WithLabelValues(id).Add(float64(pushRetries))
 	}
 	m.automationSec.Observe(d.Seconds())
+}
+
+// NotificationDone counts an attempt to deliver a notification to provider ("namespace/
+// name"): err nil is a delivery; otherwise retried when notify would try again, else failed.
+// A nil Prometheus counts nothing.
+func (m *Prometheus) NotificationDone(provider string, err error) {
+	if m == nil {
+		return
+	}
+	result := "delivered"
+	switch {
+	case err != nil && notify.Retryable(err):
+		result = "retried"
+	case err != nil:
+		result = "failed"
+	}
+	m.notifications.WithLabelValues(provider, result).Inc()
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/tagflow/tagflow/automation"
+	"github.com/tagflow/tagflow/notify"
 )
 
 func TestPrometheus(t *testing.T) {
@@ -50,5 +51,30 @@ tagflow_push_retries_total{automation="ImageUpdateAutomation/shop/fleet"} 2
 	}
 	if _, err := New(reg); err == nil {
 		t.Error("registering the collectors twice succeeded")
+	}
+}
+
+func TestNotificationDone(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m, err := New(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.NotificationDone("shop/slack", nil)
+	m.NotificationDone("shop/slack", nil)
+	m.NotificationDone("shop/slack", &notify.DeliveryError{Status: 503, Err: errors.New("down")})
+	m.NotificationDone("shop/slack", &notify.DeliveryError{Status: 404, Err: errors.New("no such webhook")})
+	var none *Prometheus
+	none.NotificationDone("shop/slack", nil) // counts nothing, and does not panic
+
+	want := `
+# HELP tagflow_notifications_total Attempts to deliver notifications, by Provider (namespace/name) and result: delivered, retried (failed, to be tried again) or failed (given up).
+# TYPE tagflow_notifications_total counter
+tagflow_notifications_total{provider="shop/slack",result="delivered"} 2
+tagflow_notifications_total{provider="shop/slack",result="failed"} 1
+tagflow_notifications_total{provider="shop/slack",result="retried"} 1
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "tagflow_notifications_total"); err != nil {
+		t.Error(err)
 	}
 }
