@@ -101,3 +101,66 @@ func TestIntegrationRunPullRequest(t *testing.T) {
 		t.Errorf("main changed:\n%s", got)
 	}
 }
+
+// commitStatusObjects are a gitea Provider (commit statuses on the fleet repository) and an
+// Alert for the automation.
+const commitStatusObjects = `apiVersion: image.tagflow.dev/v1
+kind: Provider
+metadata: {name: gitea, namespace: flux-system}
+spec:
+  type: gitea
+  address: %s
+  secretRef: {name: gitea-token}
+---
+apiVersion: image.tagflow.dev/v1
+kind: Alert
+metadata: {name: review, namespace: flux-system}
+spec:
+  providerRef: {name: gitea}
+  eventSources: [{kind: ImageUpdateAutomation, name: '*'}]
+`
+
+// TestIntegrationRunCommitStatus: with a gitea Provider, the commit `tagflow run --once`
+// pushes for its pull request gets tagflow's status on the real Gitea, where a reviewer
+// sees it.
+func TestIntegrationRunCommitStatus(t *testing.T) {
+	reg := testbed.StartRegistry(t, testbed.WithHtpasswd(e2eRegUser, e2eRegPassword))
+	reg.Seed(t, "shop/web", []string{"1.0.0", "1.1.0"})
+	g := testbed.StartGitea(t)
+	image := reg.Host + "/shop/web"
+	g.CreateRepo(t, "fleet", "main", map[string]string{"apps/web.yaml": fmt.Sprintf(webManifest, image)})
+	objects, secrets, data := t.TempDir(), t.TempDir(), t.TempDir()
+	yaml := fmt.Sprintf(prObjects, image, g.RepoURL("fleet")) + "---\n" + fmt.Sprintf(commitStatusObjects, strings.TrimSuffix(g.RepoURL("fleet"), ".git"))
+	if err := os.WriteFile(filepath.Join(objects, "objects.yaml"), []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	writeSecretFile(t, secrets, "regcred", "username", e2eRegUser)
+	writeSecretFile(t, secrets, "regcred", "password", e2eRegPassword)
+	writeSecretFile(t, secrets, "git-credentials", "username", g.Admin)
+	writeSecretFile(t, secrets, "git-credentials", "password", g.Token)
+	writeSecretFile(t, secrets, "gitea-token", "token", g.Token+"\n")
+
+	code, out, errOut := run(t, "", "run", "--once", "-f", objects, "--secrets-dir", secrets, "--data-dir", data)
+	if code != 0 {
+		t.Fatalf("run --once: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	head := g.BranchHead(t, "fleet", "tagflow/web")
+	var statuses []struct {
+		State       string `json:"status"`
+		Context     string `json:"context"`
+		Description string `json:"description"`
+	}
+	g.API(t, "GET", "/repos/"+g.Admin+"/fleet/commits/"+head+"/statuses", nil, &statuses)
+	found := false
+	for _, s := range statuses {
+		if s.Context == "tagflow/flux-system/fleet" && s.State == "success" && strings.Contains(s.Description, "pushed "+head[:12]+" to tagflow/web") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("the pushed commit %s has statuses %+v; want tagflow's success saying it pushed it", head, statuses)
+	}
+	if strings.Contains(out+errOut, g.Token) {
+		t.Error("run --once printed the Gitea token")
+	}
+}
