@@ -75,8 +75,12 @@ func startNotifications(ctx context.Context, e *automation.Engine, o Options, m 
 const flushTimeout = 30 * time.Second
 
 // flush hands every event published so far to the notifier, waits at most timeout for the
-// queues to be delivered (logging what was not), and closes the notifications.
+// queues to be delivered (logging what was not; not at all when ctx ended), and closes the
+// notifications.
 func (n *notifications) flush(ctx context.Context, timeout time.Duration) {
+	if ctx.Err() != nil {
+		timeout = 0 // stopped by a signal: exit now, as the shutdown promises
+	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer cancel()
 	n.stop()
