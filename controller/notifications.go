@@ -3,7 +3,6 @@ package controller
 import (
 	"context"
 	"fmt"
-	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -15,7 +14,6 @@ import (
 
 	v1 "github.com/tagflow/tagflow/api/v1"
 	"github.com/tagflow/tagflow/automation"
-	"github.com/tagflow/tagflow/committer/forge"
 	"github.com/tagflow/tagflow/internal/alerting"
 	"github.com/tagflow/tagflow/internal/convert"
 	"github.com/tagflow/tagflow/notify"
@@ -32,7 +30,7 @@ type notifications struct {
 	mu       sync.Mutex
 	problems map[string]*problem // by "Kind/namespace/name"
 	labels   atomic.Pointer[map[automation.ObjectID]map[string]string]
-	links    atomic.Pointer[map[automation.ObjectID]forge.Repo]
+	links    atomic.Pointer[func(automation.ObjectID, string) string] // alerting.CommitLinks
 }
 
 func newNotifications(c *Controller) *notifications {
@@ -52,22 +50,12 @@ func newNotifications(c *Controller) *notifications {
 			return nil
 		},
 		CommitLink: func(id automation.ObjectID, sha string) string {
-			if m := n.links.Load(); m != nil {
-				if r, ok := (*m)[id]; ok && sha != "" {
-					return commitURL(r, sha)
-				}
+			if f := n.links.Load(); f != nil {
+				return (*f)(id, sha)
 			}
 			return ""
 		}})
 	return n
-}
-
-// commitURL is the web page of commit sha of repository r.
-func commitURL(r forge.Repo, sha string) string {
-	if strings.Contains(r.Host, "gitlab") {
-		return fmt.Sprintf("%s://%s/%s/-/commit/%s", r.Scheme, r.Host, r.Path, sha)
-	}
-	return fmt.Sprintf("%s://%s/%s/commit/%s", r.Scheme, r.Host, r.Path, sha)
 }
 
 // run sends the events of sub until ctx ends; the leader calls it while the engine runs.
@@ -127,12 +115,7 @@ func (n *notifications) update(b *builder, objs *objects, cfg automation.Config)
 		}
 	}
 	n.labels.Store(&labels)
-	links := map[automation.ObjectID]forge.Repo{}
-	for _, a := range cfg.Automations {
-		if r, err := forge.ParseRepoURL(a.Git.URL); err == nil && (a.PullRequest != nil || r.Host == "github.com" || r.Host == "gitlab.com") {
-			links[a.ID] = r
-		}
-	}
+	links := alerting.CommitLinks(cfg)
 	n.links.Store(&links)
 	n.mu.Lock()
 	n.problems = problems

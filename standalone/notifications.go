@@ -13,7 +13,6 @@ import (
 	v1 "github.com/tagflow/tagflow/api/v1"
 	"github.com/tagflow/tagflow/api/v1/load"
 	"github.com/tagflow/tagflow/automation"
-	"github.com/tagflow/tagflow/committer/forge"
 	"github.com/tagflow/tagflow/internal/alerting"
 	"github.com/tagflow/tagflow/internal/convert"
 	"github.com/tagflow/tagflow/internal/metrics"
@@ -48,8 +47,8 @@ type notifications struct {
 	mu       sync.Mutex
 	objs     []automation.ObjectStatus // Providers and Alerts as loaded (problems included)
 	labels   atomic.Pointer[map[automation.ObjectID]map[string]string]
-	links    atomic.Pointer[map[automation.ObjectID]forge.Repo]
-	versions atomic.Uint64 // moves when a status of objs may have changed
+	links    atomic.Pointer[func(automation.ObjectID, string) string] // alerting.CommitLinks
+	versions atomic.Uint64                                            // moves when a status of objs may have changed
 }
 
 // startNotifications subscribes to e's events and sends them until close. Without Providers
@@ -147,7 +146,9 @@ func (n *notifications) reload(ctx context.Context) {
 	}
 	n.n.SetAlerts(conv.Alerts)
 	n.labels.Store(objectLabels(objs))
-	n.links.Store(automationRepos(objs, n.o.SecretsDir))
+	cfg, _ := convert.Objects(objs, convert.Secrets{Dir: n.o.SecretsDir})
+	links := alerting.CommitLinks(cfg)
+	n.links.Store(&links)
 
 	now := time.Now().UTC()
 	var st []automation.ObjectStatus
@@ -241,21 +242,13 @@ func (n *notifications) labelsOf(id automation.ObjectID) map[string]string {
 	return nil
 }
 
-// commitLink is the web page of a commit of automation id, when its remote is on GitHub,
-// GitLab or a Gitea/Forgejo its pull request settings name.
+// commitLink is the web page of a commit of automation id, when its remote is on a known
+// forge (alerting.CommitLinks).
 func (n *notifications) commitLink(id automation.ObjectID, sha string) string {
-	m := n.links.Load()
-	if m == nil {
-		return ""
+	if f := n.links.Load(); f != nil {
+		return (*f)(id, sha)
 	}
-	r, ok := (*m)[id]
-	if !ok || sha == "" {
-		return ""
-	}
-	if strings.Contains(r.Host, "gitlab") {
-		return fmt.Sprintf("%s://%s/%s/-/commit/%s", r.Scheme, r.Host, r.Path, sha)
-	}
-	return fmt.Sprintf("%s://%s/%s/commit/%s", r.Scheme, r.Host, r.Path, sha)
+	return ""
 }
 
 // objectLabels are the labels of the image objects, for Alerts' matchLabels.
@@ -269,23 +262,6 @@ func objectLabels(objs *load.Objects) *map[automation.ObjectID]map[string]string
 	}
 	for _, o := range objs.ImageUpdateAutomations {
 		m[automation.ObjectID{Kind: automation.KindAutomation, Namespace: o.Namespace, Name: o.Name}] = o.Labels
-	}
-	return &m
-}
-
-// automationRepos are the Git remotes of the automations on a known forge (GitHub or
-// GitLab by host, or any whose pull requests name the forge), for commit links.
-func automationRepos(objs *load.Objects, secretsDir string) *map[automation.ObjectID]forge.Repo {
-	m := map[automation.ObjectID]forge.Repo{}
-	cfg, _ := convert.Objects(objs, convert.Secrets{Dir: secretsDir})
-	for _, a := range cfg.Automations {
-		r, err := forge.ParseRepoURL(a.Git.URL)
-		if err != nil {
-			continue
-		}
-		if a.PullRequest != nil || r.Host == "github.com" || r.Host == "gitlab.com" {
-			m[a.ID] = r
-		}
 	}
 	return &m
 }

@@ -48,22 +48,39 @@ spec:
 // TestIntegrationRunPullRequest: a new tag in a real registry becomes a pull request on a
 // real Gitea through `tagflow run --once`, with the table in its body; a second run keeps
 // the one pull request.
-func TestIntegrationRunPullRequest(t *testing.T) {
+// prE2E is a real registry with shop/web 1.0.0 and 1.1.0, a real Gitea with the repository
+// fleet, prObjects (with the documents extra returns appended) and their secrets.
+type prE2E struct {
+	g                      *testbed.Gitea
+	image                  string
+	objects, secrets, data string
+}
+
+func newPRE2E(t *testing.T, extra func(g *testbed.Gitea) string) *prE2E {
+	t.Helper()
 	reg := testbed.StartRegistry(t, testbed.WithHtpasswd(e2eRegUser, e2eRegPassword))
 	reg.Seed(t, "shop/web", []string{"1.0.0", "1.1.0"})
 	g := testbed.StartGitea(t)
-	image := reg.Host + "/shop/web"
-	g.CreateRepo(t, "fleet", "main", map[string]string{"apps/web.yaml": fmt.Sprintf(webManifest, image)})
-
-	objects, secrets, data := t.TempDir(), t.TempDir(), t.TempDir()
-	if err := os.WriteFile(filepath.Join(objects, "objects.yaml"), []byte(fmt.Sprintf(prObjects, image, g.RepoURL("fleet"))), 0o644); err != nil {
+	e := &prE2E{g: g, image: reg.Host + "/shop/web", objects: t.TempDir(), secrets: t.TempDir(), data: t.TempDir()}
+	g.CreateRepo(t, "fleet", "main", map[string]string{"apps/web.yaml": fmt.Sprintf(webManifest, e.image)})
+	yaml := fmt.Sprintf(prObjects, e.image, g.RepoURL("fleet"))
+	if extra != nil {
+		yaml += "---\n" + extra(g)
+	}
+	if err := os.WriteFile(filepath.Join(e.objects, "objects.yaml"), []byte(yaml), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	writeSecretFile(t, secrets, "regcred", "username", e2eRegUser)
-	writeSecretFile(t, secrets, "regcred", "password", e2eRegPassword)
-	writeSecretFile(t, secrets, "git-credentials", "username", g.Admin)
-	writeSecretFile(t, secrets, "git-credentials", "password", g.Token)
-	writeSecretFile(t, secrets, "gitea-token", "token", g.Token+"\n")
+	writeSecretFile(t, e.secrets, "regcred", "username", e2eRegUser)
+	writeSecretFile(t, e.secrets, "regcred", "password", e2eRegPassword)
+	writeSecretFile(t, e.secrets, "git-credentials", "username", g.Admin)
+	writeSecretFile(t, e.secrets, "git-credentials", "password", g.Token)
+	writeSecretFile(t, e.secrets, "gitea-token", "token", g.Token+"\n")
+	return e
+}
+
+func TestIntegrationRunPullRequest(t *testing.T) {
+	e := newPRE2E(t, nil)
+	g, image, objects, secrets, data := e.g, e.image, e.objects, e.secrets, e.data
 
 	// plan says what the run will do about the pull request, and does none of it.
 	code, out, errOut := run(t, "", "plan", "-f", objects, "--secrets-dir", secrets, "--data-dir", t.TempDir())
@@ -124,23 +141,11 @@ spec:
 // pushes for its pull request gets tagflow's status on the real Gitea, where a reviewer
 // sees it.
 func TestIntegrationRunCommitStatus(t *testing.T) {
-	reg := testbed.StartRegistry(t, testbed.WithHtpasswd(e2eRegUser, e2eRegPassword))
-	reg.Seed(t, "shop/web", []string{"1.0.0", "1.1.0"})
-	g := testbed.StartGitea(t)
-	image := reg.Host + "/shop/web"
-	g.CreateRepo(t, "fleet", "main", map[string]string{"apps/web.yaml": fmt.Sprintf(webManifest, image)})
-	objects, secrets, data := t.TempDir(), t.TempDir(), t.TempDir()
-	yaml := fmt.Sprintf(prObjects, image, g.RepoURL("fleet")) + "---\n" + fmt.Sprintf(commitStatusObjects, strings.TrimSuffix(g.RepoURL("fleet"), ".git"))
-	if err := os.WriteFile(filepath.Join(objects, "objects.yaml"), []byte(yaml), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	writeSecretFile(t, secrets, "regcred", "username", e2eRegUser)
-	writeSecretFile(t, secrets, "regcred", "password", e2eRegPassword)
-	writeSecretFile(t, secrets, "git-credentials", "username", g.Admin)
-	writeSecretFile(t, secrets, "git-credentials", "password", g.Token)
-	writeSecretFile(t, secrets, "gitea-token", "token", g.Token+"\n")
-
-	code, out, errOut := run(t, "", "run", "--once", "-f", objects, "--secrets-dir", secrets, "--data-dir", data)
+	e := newPRE2E(t, func(g *testbed.Gitea) string {
+		return fmt.Sprintf(commitStatusObjects, strings.TrimSuffix(g.RepoURL("fleet"), ".git"))
+	})
+	g := e.g
+	code, out, errOut := run(t, "", "run", "--once", "-f", e.objects, "--secrets-dir", e.secrets, "--data-dir", e.data)
 	if code != 0 {
 		t.Fatalf("run --once: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}

@@ -17,6 +17,7 @@ import (
 	"sync/atomic"
 
 	"github.com/tagflow/tagflow/automation"
+	"github.com/tagflow/tagflow/committer/forge"
 	"github.com/tagflow/tagflow/notify"
 )
 
@@ -279,4 +280,26 @@ func short(sha string) string {
 		return sha[:12]
 	}
 	return sha
+}
+
+// CommitLinks returns the CommitLink of the automations of cfg: the web page of a commit
+// when an automation's remote is on GitHub or GitLab by its host, or on the forge its pull
+// request settings name; "" otherwise.
+func CommitLinks(cfg automation.Config) func(automation.ObjectID, string) string {
+	repos := map[automation.ObjectID]forge.Repo{}
+	for _, a := range cfg.Automations {
+		if r, err := forge.ParseRepoURL(a.Git.URL); err == nil && (a.PullRequest != nil || r.Host == "github.com" || r.Host == "gitlab.com") {
+			repos[a.ID] = r
+		}
+	}
+	return func(id automation.ObjectID, sha string) string {
+		r, ok := repos[id]
+		if !ok || sha == "" {
+			return ""
+		}
+		if strings.Contains(r.Host, "gitlab") {
+			return fmt.Sprintf("%s://%s/%s/-/commit/%s", r.Scheme, r.Host, r.Path, sha)
+		}
+		return fmt.Sprintf("%s://%s/%s/commit/%s", r.Scheme, r.Host, r.Path, sha)
+	}
 }

@@ -280,3 +280,30 @@ func TestFailureThenRecoveryIsTwoMessages(t *testing.T) {
 		t.Errorf("metadata %v, want the alert's summary", meta)
 	}
 }
+
+func TestCommitLinks(t *testing.T) {
+	auto := func(name, url string, pr bool) automation.Automation {
+		a := automation.Automation{ID: automation.ObjectID{Kind: automation.KindAutomation, Namespace: "shop", Name: name},
+			Git: automation.GitSource{URL: url}}
+		if pr {
+			a.PullRequest = &automation.PullRequest{}
+		}
+		return a
+	}
+	link := alerting.CommitLinks(automation.Config{Automations: []automation.Automation{
+		auto("gh", "git@github.com:acme/fleet.git", false),
+		auto("gl", "https://gitlab.com/acme/platform/fleet.git", false),
+		auto("gitea", "https://git.example.com/acme/fleet.git", true),
+		auto("plain", "https://git.example.com/acme/fleet.git", false),
+	}})
+	for name, want := range map[string]string{
+		"gh":    "https://github.com/acme/fleet/commit/abc123",
+		"gl":    "https://gitlab.com/acme/platform/fleet/-/commit/abc123",
+		"gitea": "https://git.example.com/acme/fleet/commit/abc123",
+		"plain": "",
+	} {
+		if got := link(automation.ObjectID{Kind: automation.KindAutomation, Namespace: "shop", Name: name}, "abc123"); got != want {
+			t.Errorf("%s: %q, want %q", name, got, want)
+		}
+	}
+}
