@@ -167,8 +167,11 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request, token string) {
 		http.Error(w, "tagflow status page: wrong token", http.StatusUnauthorized)
 		return
 	}
+	// Secure when the browser speaks HTTPS: to this server, or to the proxy in front of it
+	// (an Ingress terminating TLS says so in X-Forwarded-Proto).
+	secure := r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
 	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: h.cookie, Path: "/", HttpOnly: true,
-		Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
+		Secure: secure, SameSite: http.SameSiteStrictMode})
 	q := r.URL.Query()
 	q.Del("token")
 	to := url.URL{Path: r.URL.Path, RawQuery: q.Encode()}

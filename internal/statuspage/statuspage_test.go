@@ -293,6 +293,18 @@ func TestToken(t *testing.T) {
 	if !c.HttpOnly || c.SameSite != http.SameSiteStrictMode || strings.Contains(c.Value, token) {
 		t.Errorf("cookie %+v: want HttpOnly, SameSite=Strict, not the token itself", c)
 	}
+	if c.Secure {
+		t.Error("the cookie is Secure over plain HTTP: the browser would never send it back")
+	}
+	req, _ = http.NewRequest(http.MethodGet, srv.URL+"/?token="+token, nil)
+	req.Header.Set("X-Forwarded-Proto", "https")
+	if resp, err = noRedirect.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if cs := resp.Cookies(); len(cs) != 1 || !cs[0].Secure {
+		t.Errorf("behind a proxy terminating TLS the cookie is %+v, want it Secure", cs)
+	}
 	if code, _, _ := get(t, nil, srv.URL+"/", "Cookie", c.Name+"="+c.Value); code != http.StatusOK {
 		t.Errorf("with the cookie: %d, want 200", code)
 	}
