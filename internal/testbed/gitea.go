@@ -295,6 +295,12 @@ func (g *Gitea) API(tb testing.TB, method, path string, body, out any) int {
 }
 
 func (g *Gitea) call(method, path string, body any) (int, []byte, error) {
+	return g.callAs(method, path, body, "")
+}
+
+// callAs is call made by user through the admin's token (Gitea's Sudo header); "" is the
+// admin.
+func (g *Gitea) callAs(method, path string, body any, user string) (int, []byte, error) {
 	var r io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -310,6 +316,9 @@ func (g *Gitea) call(method, path string, body any) (int, []byte, error) {
 		return 0, nil, err
 	}
 	req.Header.Set("Authorization", "token "+g.Token)
+	if user != "" {
+		req.Header.Set("Sudo", user)
+	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -466,12 +475,19 @@ func (g *Gitea) Comments(tb testing.TB, name string, number int64) []string {
 // whether it can be merged.
 func (g *Gitea) Merge(tb testing.TB, name string, number int64) {
 	tb.Helper()
+	g.MergeAs(tb, name, number, "")
+}
+
+// MergeAs is Merge done by user (the admin acting as that user: Gitea's Sudo header); ""
+// is the admin.
+func (g *Gitea) MergeAs(tb testing.TB, name string, number int64, user string) {
+	tb.Helper()
 	path := fmt.Sprintf("/repos/%s/%s/pulls/%d/merge", g.Admin, name, number)
 	var status int
 	var raw []byte
 	for range 50 {
 		var err error
-		status, raw, err = g.call(http.MethodPost, path, map[string]any{"Do": "merge"})
+		status, raw, err = g.callAs(http.MethodPost, path, map[string]any{"Do": "merge"}, user)
 		if err != nil {
 			tb.Fatalf("merging pull request #%d of %s: %v", number, name, err)
 		}
