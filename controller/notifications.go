@@ -179,13 +179,9 @@ func (n *notifications) providerStatus(obj *v1.Provider) bool {
 	case !sending:
 		o, reason, msg = outcomeUnknown, v1.ProgressingReason, id+": loading"
 	default:
-		msg = fmt.Sprintf("%s: %d delivered, %d failed, %d waiting", id, q.Delivered, q.Failed, q.Pending)
-		if q.Dropped > 0 {
-			msg += fmt.Sprintf(", %d dropped while it was down", q.Dropped)
-		}
-		if q.LastErrorTime.After(q.LastDelivery) {
-			o, reason = outcomeFailed, reasonDeliveryFailed
-			msg += "; last error: " + q.LastError
+		msg = fmt.Sprintf("%s: %s", id, q)
+		if q.Failing() {
+			o, reason = outcomeFailed, alerting.ReasonDeliveryFailed
 		}
 	}
 	s.ObservedGeneration = setConditions(&s.Conditions, o, reason, msg, obj.Generation, s.ObservedGeneration)
@@ -204,19 +200,13 @@ func (n *notifications) alertStatus(obj *v1.Alert, providers map[string]bool, fi
 	case prob != nil:
 		o, reason, msg = outcomeStalled, prob.reason, prob.message
 	case !providers[alerting.ProviderKey(obj.Namespace, obj.Spec.ProviderRef.Name)]:
-		o, reason, msg = outcomeFailed, reasonProviderNotFound, fmt.Sprintf("%s: spec.providerRef: no Provider %s in namespace %s", id, obj.Spec.ProviderRef.Name, obj.Namespace)
+		o, reason, msg = outcomeFailed, alerting.ReasonProviderNotFound, fmt.Sprintf("%s: spec.providerRef: no Provider %s in namespace %s", id, obj.Spec.ProviderRef.Name, obj.Namespace)
 	case obj.Spec.Suspend:
 		reason, msg = v1.SuspendedReason, id+": suspended"
 	}
 	s.ObservedGeneration = setConditions(&s.Conditions, o, reason, msg, obj.Generation, s.ObservedGeneration)
 	return !equality.Semantic.DeepEqual(before, s)
 }
-
-// Reasons of Provider and Alert statuses.
-const (
-	reasonDeliveryFailed   = "DeliveryFailed"
-	reasonProviderNotFound = "ProviderNotFound"
-)
 
 // setupNotificationWatches rebuilds the configuration when a Provider or an Alert changes.
 func (c *Controller) setupNotificationWatches() error {

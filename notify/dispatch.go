@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"log/slog"
 	"slices"
 	"sort"
@@ -81,6 +82,22 @@ type Status struct {
 	LastErrorTime time.Time
 	LastDelivery  time.Time
 }
+
+// String sums s up: "N delivered, N failed, N waiting", with the events dropped while the
+// service was down and, when the last attempt failed, its error.
+func (s Status) String() string {
+	msg := fmt.Sprintf("%d delivered, %d failed, %d waiting", s.Delivered, s.Failed, s.Pending)
+	if s.Dropped > 0 {
+		msg += fmt.Sprintf(", %d dropped while it was down", s.Dropped)
+	}
+	if s.Failing() {
+		msg += "; last error: " + s.LastError
+	}
+	return msg
+}
+
+// Failing reports whether the last attempt failed (no delivery since).
+func (s Status) Failing() bool { return s.LastErrorTime.After(s.LastDelivery) }
 
 // Dispatcher delivers events to named providers, each through a queue of its own served by
 // one goroutine. Enqueue never blocks. It is safe for concurrent use.

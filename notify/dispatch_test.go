@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -140,6 +141,9 @@ func TestGivesUpOnPermanentErrors(t *testing.T) {
 	if st.Failed != 1 || st.Delivered != 1 || st.Retries != 0 {
 		t.Errorf("status %+v, want one failed and one delivered", st)
 	}
+	if st.Failing() || st.String() != "1 delivered, 1 failed, 0 waiting" {
+		t.Errorf("status reads %q (failing %t); a delivery came after the failure", st, st.Failing())
+	}
 }
 
 // Identical events within the window are sent once; after it, again.
@@ -182,6 +186,10 @@ func TestQueueIsBounded(t *testing.T) {
 	st, _ := d.Status("chat")
 	if st.Pending > 101 || st.Dropped < 9899 {
 		t.Fatalf("pending %d, dropped %d: want at most 101 waiting", st.Pending, st.Dropped)
+	}
+	drive(t, clock, "the first failed attempt", func() bool { st, _ = d.Status("chat"); return st.Retries == 1 })
+	if !st.Failing() || !strings.Contains(st.String(), " dropped while it was down; last error: HTTP 502") {
+		t.Errorf("status reads %q (failing %t), want the drops and the last error", st, st.Failing())
 	}
 	drive(t, clock, "the queue delivered", func() bool { s, _ := d.Status("chat"); return s.Pending == 0 })
 	_, got := svc.state()

@@ -25,12 +25,6 @@ const (
 	KindAlert    automation.Kind = v1.AlertKind
 )
 
-// The reasons of Provider and Alert statuses beside the engine's.
-const (
-	ReasonDeliveryFailed   = "DeliveryFailed"
-	ReasonProviderNotFound = "ProviderNotFound"
-)
-
 // notifications sends the engine's events to the Providers of the Alerts under the objects
 // directory, while Run runs: a Dispatcher with a queue per Provider, and a Notifier
 // subscribed to the engine. reload reads the Providers and Alerts again.
@@ -169,7 +163,7 @@ func (n *notifications) reload(ctx context.Context) {
 			Message: fmt.Sprintf("%s/%s/%s: sends to Provider %s", KindAlert, a.Namespace, a.Name, a.Spec.ProviderRef.Name)}
 		switch msg, bad := problems[v1.AlertKind+"/"+a.Namespace+"/"+a.Name]; {
 		case bad && strings.Contains(msg, "spec.providerRef"):
-			s.Ready, s.Reason, s.Message = false, ReasonProviderNotFound, msg
+			s.Ready, s.Reason, s.Message = false, alerting.ReasonProviderNotFound, msg
 		case bad:
 			s.Ready, s.Reason, s.Message = false, automation.ReasonInvalidSpec, msg
 		case a.Spec.Suspend:
@@ -208,13 +202,9 @@ func (n *notifications) statuses() []automation.ObjectStatus {
 			if !ok {
 				continue
 			}
-			s.Message = fmt.Sprintf("%s: %d delivered, %d failed, %d waiting", s.ID, q.Delivered, q.Failed, q.Pending)
-			if q.Dropped > 0 {
-				s.Message += fmt.Sprintf(", %d dropped while it was down", q.Dropped)
-			}
-			if q.LastErrorTime.After(q.LastDelivery) {
-				s.Ready, s.Reason = false, ReasonDeliveryFailed
-				s.Message += "; last error: " + q.LastError
+			s.Message = fmt.Sprintf("%s: %s", s.ID, q)
+			if q.Failing() {
+				s.Ready, s.Reason = false, alerting.ReasonDeliveryFailed
 				s.LastTransition = q.LastErrorTime
 			}
 			if !q.LastDelivery.IsZero() {

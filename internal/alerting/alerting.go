@@ -47,6 +47,14 @@ type Alert struct {
 	Suspend  bool
 }
 
+// Reasons of Provider and Alert statuses, in both runtimes.
+const (
+	// ReasonDeliveryFailed: the Provider's last delivery attempt failed.
+	ReasonDeliveryFailed = "DeliveryFailed"
+	// ReasonProviderNotFound: the Alert's Provider does not exist.
+	ReasonProviderNotFound = "ProviderNotFound"
+)
+
 // ProviderKey is the name of provider namespace/name in the Dispatcher.
 func ProviderKey(namespace, name string) string { return namespace + "/" + name }
 
