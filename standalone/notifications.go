@@ -2,6 +2,7 @@ package standalone
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -118,17 +119,9 @@ func (n *notifications) reload(ctx context.Context) {
 	if objs == nil {
 		return
 	}
-	conv, err := convert.NotificationsOf(objs, convert.Secrets{Dir: n.o.SecretsDir})
-	problems := map[string]string{}
-	if err != nil {
-		for _, line := range strings.Split(err.Error(), "\n") {
-			n.log.Error("notification object skipped", "problem", line)
-			if kind, rest, ok := strings.Cut(line, " "); ok {
-				if name, _, ok := strings.Cut(rest, ":"); ok {
-					problems[kind+"/"+name] = strings.TrimSpace(line)
-				}
-			}
-		}
+	conv, _ := convert.NotificationsOf(objs, convert.Secrets{Dir: n.o.SecretsDir})
+	for _, err := range conv.Problems {
+		n.log.Error("notification object skipped", "problem", err.Error())
 	}
 	for _, name := range n.d.Providers() {
 		if _, ok := conv.Senders[name]; !ok {
@@ -149,9 +142,9 @@ func (n *notifications) reload(ctx context.Context) {
 	for _, p := range objs.Providers {
 		s := automation.ObjectStatus{ID: automation.ObjectID{Kind: KindProvider, Namespace: p.Namespace, Name: p.Name},
 			Ready: true, Reason: automation.ReasonSucceeded, UpdatedAt: now, LastTransition: now}
-		switch msg, bad := problems[v1.ProviderKind+"/"+p.Namespace+"/"+p.Name]; {
-		case bad:
-			s.Ready, s.Reason, s.Message = false, automation.ReasonInvalidSpec, msg
+		switch err := conv.Problems[v1.ProviderKind+"/"+p.Namespace+"/"+p.Name]; {
+		case err != nil:
+			s.Ready, s.Reason, s.Message = false, automation.ReasonInvalidSpec, err.Error()
 		case p.Spec.Suspend:
 			s.Ready, s.Reason, s.Message = false, automation.ReasonSuspended, s.ID.String()+": suspended"
 		}
@@ -161,11 +154,11 @@ func (n *notifications) reload(ctx context.Context) {
 		s := automation.ObjectStatus{ID: automation.ObjectID{Kind: KindAlert, Namespace: a.Namespace, Name: a.Name},
 			Ready: true, Reason: automation.ReasonSucceeded, UpdatedAt: now, LastTransition: now,
 			Message: fmt.Sprintf("%s/%s/%s: sends to Provider %s", KindAlert, a.Namespace, a.Name, a.Spec.ProviderRef.Name)}
-		switch msg, bad := problems[v1.AlertKind+"/"+a.Namespace+"/"+a.Name]; {
-		case bad && strings.Contains(msg, "spec.providerRef"):
-			s.Ready, s.Reason, s.Message = false, alerting.ReasonProviderNotFound, msg
-		case bad:
-			s.Ready, s.Reason, s.Message = false, automation.ReasonInvalidSpec, msg
+		switch err := conv.Problems[v1.AlertKind+"/"+a.Namespace+"/"+a.Name]; {
+		case errors.Is(err, convert.ErrNoProvider):
+			s.Ready, s.Reason, s.Message = false, alerting.ReasonProviderNotFound, err.Error()
+		case err != nil:
+			s.Ready, s.Reason, s.Message = false, automation.ReasonInvalidSpec, err.Error()
 		case a.Spec.Suspend:
 			s.Ready, s.Reason, s.Message = false, automation.ReasonSuspended, s.ID.String()+": suspended"
 		}

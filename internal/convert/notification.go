@@ -24,15 +24,27 @@ type Notifications struct {
 	Senders map[string]notify.Sender
 	// Alerts are every Alert (suspended ones too: they fire nothing).
 	Alerts []alerting.Alert
+	// Problems are the objects that could not be used, by "Kind/namespace/name", each
+	// error one line naming the object and the cause; ErrNoProvider for an Alert whose
+	// Provider is missing.
+	Problems map[string]error
 }
+
+// ErrNoProvider is wrapped by the problem of an Alert whose Provider does not exist.
+var ErrNoProvider = errors.New("no such Provider")
 
 // NotificationsOf converts the loaded Providers and Alerts, reading the Providers'
 // secrets from secrets. An object that cannot be converted is left out and its problem,
 // never a secret, is part of the returned error; an Alert whose Provider is missing is
 // kept (it fires nothing until the Provider comes) and reported.
 func NotificationsOf(objs *load.Objects, secrets Secrets) (Notifications, error) {
-	out := Notifications{Senders: map[string]notify.Sender{}}
+	out := Notifications{Senders: map[string]notify.Sender{}, Problems: map[string]error{}}
 	var errs []error
+	problem := func(kind, namespace, name string, err error) {
+		err = fmt.Errorf("%s %s/%s: %w", kind, namespace, name, err)
+		out.Problems[kind+"/"+namespace+"/"+name] = err
+		errs = append(errs, err)
+	}
 	known := map[string]bool{}
 	for i := range objs.Providers {
 		p := &objs.Providers[i]
@@ -43,7 +55,7 @@ func NotificationsOf(objs *load.Objects, secrets Secrets) (Notifications, error)
 		}
 		s, err := Provider(p, secrets)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s %s/%s: %w", v1.ProviderKind, p.Namespace, p.Name, err))
+			problem(v1.ProviderKind, p.Namespace, p.Name, err)
 			continue
 		}
 		out.Senders[key] = s
@@ -52,11 +64,11 @@ func NotificationsOf(objs *load.Objects, secrets Secrets) (Notifications, error)
 		a := &objs.Alerts[i]
 		c, err := Alert(a)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s %s/%s: %w", v1.AlertKind, a.Namespace, a.Name, err))
+			problem(v1.AlertKind, a.Namespace, a.Name, err)
 			continue
 		}
 		if !known[c.Provider] {
-			errs = append(errs, fmt.Errorf("%s %s/%s: spec.providerRef: no Provider %s", v1.AlertKind, a.Namespace, a.Name, c.Provider))
+			problem(v1.AlertKind, a.Namespace, a.Name, fmt.Errorf("spec.providerRef: %w %s", ErrNoProvider, c.Provider))
 		}
 		out.Alerts = append(out.Alerts, c)
 	}

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/pem"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -101,10 +102,14 @@ func TestNotificationsOf(t *testing.T) {
 	if len(n.Alerts) != 2 || n.Alerts[0].Name != "ok" || n.Alerts[1].Name != "orphan" || len(n.Alerts[0].Exclude) != 1 {
 		t.Errorf("alerts %+v, want ok (with its exclusion) and orphan", n.Alerts)
 	}
-	for _, want := range []string{"Alert shop/orphan: spec.providerRef: no Provider shop/nobody", "Alert shop/bad: spec.inclusionList[0]"} {
+	for _, want := range []string{"Alert shop/orphan: spec.providerRef: no such Provider shop/nobody", "Alert shop/bad: spec.inclusionList[0]"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error %v, want %q", err, want)
 		}
+	}
+	if len(n.Problems) != 2 || !errors.Is(n.Problems["Alert/shop/orphan"], ErrNoProvider) ||
+		n.Problems["Alert/shop/bad"] == nil || errors.Is(n.Problems["Alert/shop/bad"], ErrNoProvider) {
+		t.Errorf("problems %v, want the orphan's (no Provider) and bad's", n.Problems)
 	}
 }
 
