@@ -16,7 +16,6 @@ import (
 	"github.com/tagflow/tagflow/automation"
 	"github.com/tagflow/tagflow/internal/alerting"
 	"github.com/tagflow/tagflow/internal/convert"
-	"github.com/tagflow/tagflow/internal/metrics"
 	"github.com/tagflow/tagflow/notify"
 )
 
@@ -31,6 +30,7 @@ const (
 // subscribed to the engine. reload reads the Providers and Alerts again.
 type notifications struct {
 	o        Options
+	config   func() automation.Config // the objects as loaded, for commit links
 	log      *slog.Logger
 	d        *notify.Dispatcher
 	n        *alerting.Notifier
@@ -46,17 +46,18 @@ type notifications struct {
 	versions atomic.Uint64                                            // moves when a status of objs may have changed
 }
 
-// startNotifications subscribes to e's events and sends them until close. Without Providers
+// startNotifications subscribes to the events of s's engine and sends them until close. Without Providers
 // and Alerts it costs one idle goroutine.
-func startNotifications(ctx context.Context, e *automation.Engine, o Options, m *metrics.Prometheus, log *slog.Logger) *notifications {
-	n := &notifications{o: o, log: log, done: make(chan struct{})}
+func startNotifications(ctx context.Context, s *Service) *notifications {
+	o, log, m := s.opts, s.log, s.ops.prometheus()
+	n := &notifications{o: o, config: s.loadedConfig, log: log, done: make(chan struct{})}
 	n.d = notify.NewDispatcher(notify.Options{Logger: log, Observe: func(provider string, err error) {
 		n.versions.Add(1)
 		m.NotificationDone(provider, err)
 	}})
 	n.n = alerting.New(alerting.Options{Dispatcher: n.d, Logger: log, Labels: n.labelsOf, CommitLink: n.commitLink})
 	n.reload(ctx)
-	n.sub = e.Subscribe()
+	n.sub = s.Engine.Subscribe()
 	ctx, n.stop = context.WithCancel(context.WithoutCancel(ctx))
 	go func() {
 		defer close(n.done)
@@ -133,8 +134,7 @@ func (n *notifications) reload(ctx context.Context) {
 	}
 	n.n.SetAlerts(conv.Alerts)
 	n.labels.Store(objectLabels(objs))
-	cfg, _ := convert.Objects(objs, convert.Secrets{Dir: n.o.SecretsDir})
-	links := alerting.CommitLinks(cfg)
+	links := alerting.CommitLinks(n.config())
 	n.links.Store(&links)
 
 	now := time.Now().UTC()

@@ -19,6 +19,13 @@ func (s *Service) apply(cfg automation.Config) error {
 	return s.applyLocked(cfg)
 }
 
+// loadedConfig is the configuration as the object files define it, before overrides.
+func (s *Service) loadedConfig() automation.Config {
+	s.applyMu.Lock()
+	defer s.applyMu.Unlock()
+	return s.loaded
+}
+
 func (s *Service) applyLocked(cfg automation.Config) error {
 	ov, err := s.store.DB.Overrides()
 	if err != nil {

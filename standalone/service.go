@@ -197,7 +197,7 @@ func (s *Service) Close() error {
 // snapshot. Its error wraps automation.ErrFailed when objects failed; the report is
 // complete then.
 func (s *Service) RunOnce(ctx context.Context) (automation.Report, error) {
-	notes := startNotifications(ctx, s.Engine, s.opts, s.ops.prometheus(), s.log)
+	notes := startNotifications(ctx, s)
 	report, err := s.Engine.RunOnce(ctx)
 	notes.flush(ctx, flushTimeout)
 	if err != nil && !errors.Is(err, automation.ErrFailed) {
@@ -226,7 +226,7 @@ func (s *Service) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	notes := startNotifications(ctx, s.Engine, s.opts, s.ops.prometheus(), s.log)
+	notes := startNotifications(ctx, s)
 	s.notes.Store(notes)
 	defer notes.close()
 	loops, stop := context.WithCancel(ctx)
