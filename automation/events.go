@@ -37,6 +37,8 @@ const (
 	// for a policy's minAge, OutsideUpdateWindow for an automation's update window).
 	EventSuspended EventType = "Suspended"
 	EventWaiting   EventType = "Waiting"
+	// Held: a policy's hold started pinning its latest reference (Status.Held says why).
+	EventHeld EventType = "Held"
 	// Removed: the object left the configuration; its status is gone.
 	EventRemoved EventType = "Removed"
 )
@@ -240,6 +242,9 @@ func statusEvents(old *ObjectStatus, st ObjectStatus) []Event {
 		case ReasonWaiting, ReasonOutsideWindow:
 			evs = append(evs, ev(EventWaiting))
 		}
+	}
+	if st.Held != "" && prev.Held == "" {
+		evs = append(evs, ev(EventHeld))
 	}
 	if st.LatestRef != "" && st.LatestRef != prev.LatestRef {
 		e := ev(EventPolicyChanged)

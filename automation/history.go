@@ -41,12 +41,13 @@ const (
 	HistoryPullRequestOpened = "PullRequestOpened"
 	HistoryPullRequestMerged = "PullRequestMerged"
 	HistoryPullRequestClosed = "PullRequestClosed"
-	// HistoryFailed, HistoryRecovered, HistorySuspended and HistoryWaiting mirror the
-	// events of the same names; Message is the status message.
+	// HistoryFailed, HistoryRecovered, HistorySuspended, HistoryWaiting and HistoryHeld
+	// mirror the events of the same names; Message is the status message.
 	HistoryFailed    = "Failed"
 	HistoryRecovered = "Recovered"
 	HistorySuspended = "Suspended"
 	HistoryWaiting   = "Waiting"
+	HistoryHeld      = "Held"
 )
 
 // maxHistoryChanges bounds HistoryEntry.Changes.
@@ -175,7 +176,7 @@ func (e *Engine) historyOfEvents(evs []Event) {
 	for _, ev := range evs {
 		h := HistoryEntry{Time: ev.Time, Type: string(ev.Type)}
 		switch ev.Type {
-		case EventFailed, EventRecovered, EventSuspended, EventWaiting:
+		case EventFailed, EventRecovered, EventSuspended, EventWaiting, EventHeld:
 			h.Message = strings.TrimPrefix(ev.Status.Message, ev.Object.String()+": ")
 		case EventPolicyChanged:
 			h.Type, h.From, h.To = HistoryLatest, ev.From, ev.To

@@ -416,8 +416,10 @@ func (e *Engine) evaluationSucceeded(s sink, id ObjectID, pe *policyEntry, re *r
 		}
 		st.LatestRef = ref
 		msg := fmt.Sprintf("%s: latest reference %s", id, ref)
+		st.Held = ""
 		if sel.Held {
-			msg += fmt.Sprintf(" (held: %s)", pe.cfg.Spec.Hold.Reason)
+			st.Held = pe.cfg.Spec.Hold.Reason
+			msg += fmt.Sprintf(" (held: %s)", st.Held)
 		}
 		if sel.Waiting != nil {
 			msg += "; waiting: " + sel.Waiting.String()

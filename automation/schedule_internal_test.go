@@ -196,6 +196,17 @@ func TestStatusEvents(t *testing.T) {
 	if evs[2].From != "img:1.0" || evs[2].To != "img:1.1" {
 		t.Errorf("move %q → %q", evs[2].From, evs[2].To)
 	}
+	// A hold starts: one Held event, none while it lasts.
+	held := moved
+	held.Held = "release freeze"
+	if diff := cmp.Diff([]EventType{EventStatusChanged, EventHeld}, types(statusEvents(&moved, held))); diff != "" {
+		t.Errorf("held (-want +got):\n%s", diff)
+	}
+	still := held
+	still.Message = "still held"
+	if diff := cmp.Diff([]EventType{EventStatusChanged}, types(statusEvents(&held, still))); diff != "" {
+		t.Errorf("still held (-want +got):\n%s", diff)
+	}
 
 	aid := ObjectID{KindAutomation, "apps", "fleet"}
 	a1 := ObjectStatus{ID: aid, Ready: true, Reason: ReasonSucceeded,

@@ -38,6 +38,8 @@ type ObjectStatus struct {
 	// ImagePolicy: the latest reference (NAME:TAG or NAME:TAG@DIGEST) and the one before it.
 	LatestRef   string `json:"latestRef,omitempty"`
 	PreviousRef string `json:"previousRef,omitempty"`
+	// Held is the reason of the hold that pins LatestRef, while one does (empty otherwise).
+	Held string `json:"held,omitempty"`
 
 	// ImageUpdateAutomation: the last run, and the last commit pushed, where and when.
 	LastRun        time.Time `json:"lastRun,omitzero"`

@@ -73,8 +73,7 @@ type Notifier struct {
 	o      Options
 	alerts atomic.Pointer[[]Alert]
 	mu     sync.Mutex
-	held   map[automation.ObjectID]bool // policies whose status says they are held
-	fired  map[string]uint64            // events sent, by Alert "namespace/name"
+	fired  map[string]uint64 // events sent, by Alert "namespace/name"
 }
 
 // New returns a Notifier with no Alerts.
@@ -82,7 +81,7 @@ func New(o Options) *Notifier {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	n := &Notifier{o: o, held: map[automation.ObjectID]bool{}, fired: map[string]uint64{}}
+	n := &Notifier{o: o, fired: map[string]uint64{}}
 	n.alerts.Store(&[]Alert{})
 	return n
 }
@@ -258,25 +257,8 @@ func (n *Notifier) message(ev automation.Event) (notify.Event, bool) {
 		if ev.Type != automation.EventPullRequestClosed && pr.Commit != "" {
 			out.Metadata["commit"] = pr.Commit
 		}
-	case automation.EventStatusChanged:
-		// A hold shows only in a policy's message; say when one starts.
-		if id.Kind != automation.KindPolicy {
-			return out, false
-		}
-		held := strings.Contains(ev.Status.Message, " (held: ")
-		n.mu.Lock()
-		was := n.held[id]
-		n.held[id] = held
-		n.mu.Unlock()
-		if !held || was {
-			return out, false
-		}
-		out.Reason, out.Message = "Held", ev.Status.Message
-	case automation.EventRemoved:
-		n.mu.Lock()
-		delete(n.held, id)
-		n.mu.Unlock()
-		return out, false
+	case automation.EventHeld:
+		out.Message = ev.Status.Message
 	default:
 		return out, false
 	}

@@ -123,7 +123,7 @@ func TestMessages(t *testing.T) {
 		{Type: automation.EventRecovered, Object: repo, Status: status(repo, true, "Succeeded", "6 tags")},
 		{Type: automation.EventPolicyChanged, Object: pol, From: "reg/web:1.2.0", To: "reg/web:1.3.0"},
 		{Type: automation.EventStatusChanged, Object: pol, Status: status(pol, true, "Succeeded", "latest reference reg/web:1.2.0 (held: release freeze)")},
-		{Type: automation.EventStatusChanged, Object: pol, Status: status(pol, true, "Succeeded", "latest reference reg/web:1.2.0 (held: release freeze)")},
+		{Type: automation.EventHeld, Object: pol, Status: status(pol, true, "Succeeded", "latest reference reg/web:1.2.0 (held: release freeze)")},
 		{Type: automation.EventPushed, Object: fleet, Commit: "0123456789abcdef0123", Branch: "main",
 			Changes: []string{"apps/web.yaml:12: reg/web:1.2.0 -> reg/web:1.3.0"}, ChangeCount: 3},
 		{Type: automation.EventPullRequestOpened, Object: fleet, PullRequest: pr},
