@@ -258,15 +258,19 @@ func (s *Service) PlanAlerts(ctx context.Context, before []automation.ObjectStat
 	if objs == nil || len(objs.Alerts) == 0 {
 		return nil
 	}
-	conv, _ := convert.NotificationsOf(objs, convert.Secrets{Dir: s.opts.SecretsDir})
+	// Only the Alerts matter: nothing is sent, so no Provider (nor its secret) is read.
+	var alerts []alerting.Alert
+	provider := map[string]string{}
+	for i := range objs.Alerts {
+		a := &objs.Alerts[i]
+		if c, err := convert.Alert(a); err == nil {
+			alerts = append(alerts, c)
+			provider[a.Namespace+"/"+a.Name] = a.Spec.ProviderRef.Name
+		}
+	}
 	labels := objectLabels(objs)
 	n := alerting.New(alerting.Options{Labels: func(id automation.ObjectID) map[string]string { return (*labels)[id] }})
-	n.SetAlerts(conv.Alerts)
-	provider := map[string]string{}
-	for _, a := range conv.Alerts {
-		_, name, _ := strings.Cut(a.Provider, "/")
-		provider[a.Namespace+"/"+a.Name] = name
-	}
+	n.SetAlerts(alerts)
 	was := map[automation.ObjectID]automation.ObjectStatus{}
 	for _, st := range before {
 		was[st.ID] = st
