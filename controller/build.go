@@ -212,11 +212,7 @@ func (b *builder) repository(r *v1.ImageRepository) (automation.Repository, *pro
 	if err := r.Validate(); err != nil {
 		return automation.Repository{}, invalid(err)
 	}
-	if p := r.Spec.Provider; p != "" && p != "generic" {
-		return automation.Repository{}, &problem{reason: reasonNotSupported, stalled: true,
-			message: fmt.Sprintf("%s %s/%s: spec.provider %q: cloud provider credentials are not supported yet; use spec.secretRef or spec.serviceAccountName", v1.ImageRepositoryKind, r.Namespace, r.Name, p)}
-	}
-	conv, err := convert.Repository(r, b.secrets(r.Namespace), b.serviceAccounts())
+	conv, err := convert.Repository(r, b.secrets(r.Namespace), b.serviceAccounts(), cloudLogins{b})
 	if err != nil {
 		return conv, notReady(v1.ImageRepositoryKind, r.Namespace, r.Name, err)
 	}

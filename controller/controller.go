@@ -28,6 +28,7 @@ import (
 	"github.com/tagflow/tagflow/automation"
 	"github.com/tagflow/tagflow/internal/metrics"
 	"github.com/tagflow/tagflow/scanner"
+	"github.com/tagflow/tagflow/scanner/cloudauth"
 	"github.com/tagflow/tagflow/store"
 )
 
@@ -98,6 +99,9 @@ func New(opts Options) (*Controller, error) {
 	svc, err := openEngine(opts)
 	if err != nil {
 		return nil, err
+	}
+	if opts.Cloud == nil {
+		opts.Cloud = cloudauth.NewCache(cloudauth.Options{Logger: opts.Logger, Observe: promMetrics.CloudLogin})
 	}
 	c := &Controller{
 		opts:     opts,

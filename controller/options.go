@@ -12,6 +12,7 @@ import (
 	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/client/config"
 
 	"github.com/tagflow/tagflow/scanner"
+	"github.com/tagflow/tagflow/scanner/cloudauth"
 )
 
 // Options configure a Controller. The zero value of every field but RestConfig and
@@ -60,6 +61,16 @@ type Options struct {
 	// watched object changed, to notice changes of what is not watched (GitRepository
 	// objects, ServiceAccounts, Namespace labels). Zero: 10 minutes.
 	ResyncInterval time.Duration
+
+	// DefaultServiceAccount is the ServiceAccount, in the object's namespace, whose cloud
+	// identity an ImageRepository with spec.provider aws, azure or gcp and no
+	// spec.serviceAccountName uses. When set, the controller's own cloud identity is never
+	// used for an object (a multi-tenancy lockdown, as Flux's --default-service-account).
+	// Empty: such objects use the controller's own identity.
+	DefaultServiceAccount string
+	// Cloud logs in to cloud registries. Nil: a cache on the default HTTP client, counting
+	// its fetches in the metrics.
+	Cloud *cloudauth.Cache
 
 	// Logger receives the controller's and the engine's logs. Nil: slog.Default().
 	Logger *slog.Logger

@@ -163,6 +163,8 @@ func TestServerSideDryRun(t *testing.T) {
 			{[]string{"list", "secrets", "-A"}, "yes"},
 			{[]string{"watch", "serviceaccounts", "-n", "shop"}, "yes"},
 			{[]string{"create", "secrets", "-n", "shop"}, "no"},
+			{[]string{"create", "serviceaccounts", "--subresource=token", "-n", "shop"}, "yes"},
+			{[]string{"create", "serviceaccounts", "-n", "shop"}, "no"},
 			{[]string{"patch", "imagepolicies.image.tagflow.dev", "-n", "shop"}, "yes"},
 			{[]string{"patch", "imageupdateautomations.image.tagflow.dev", "--subresource=status", "-n", "shop"}, "yes"},
 			{[]string{"update", "receivers.image.tagflow.dev", "--subresource=finalizers", "-n", "shop"}, "yes"},

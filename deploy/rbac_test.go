@@ -45,6 +45,7 @@ func clusterGrants() []string {
 	all = append(all, grants([]string{"image.tagflow.dev"}, suffixed("/status"), []string{"get", "patch", "update"})...)
 	all = append(all, grants([]string{"image.tagflow.dev"}, suffixed("/finalizers"), []string{"update"})...)
 	all = append(all, grants([]string{""}, []string{"secrets", "serviceaccounts"}, []string{"get", "list", "watch"})...)
+	all = append(all, grants([]string{""}, []string{"serviceaccounts/token"}, []string{"create"})...)
 	all = append(all, grants([]string{""}, []string{"namespaces"}, []string{"get"})...)
 	all = append(all, grants([]string{"", "events.k8s.io"}, []string{"events"}, []string{"create", "patch"})...)
 	all = append(all, grants([]string{"source.toolkit.fluxcd.io"}, []string{"gitrepositories"}, []string{"get", "list", "watch"})...)

@@ -1,6 +1,7 @@
 package scanner
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -15,8 +16,8 @@ import (
 )
 
 // Credentials says how to authenticate to a registry. Set at most one source: static
-// credentials (Username and Password, or Token), DockerConfigJSON, or DockerConfigFile. With
-// none set the scanner is anonymous.
+// credentials (Username and Password, or Token), DockerConfigJSON, DockerConfigFile, or
+// Source. With none set the scanner is anonymous.
 type Credentials struct {
 	// Username and Password are sent as HTTP Basic credentials, or exchanged for a bearer
 	// token when the registry asks for one. A personal access token used as a password goes
@@ -34,6 +35,23 @@ type Credentials struct {
 	// DockerConfigFile is the path of a docker config.json, read on every call so that a
 	// rotated file (a mounted Secret) is picked up.
 	DockerConfigFile string
+
+	// Source gives short-lived credentials, asked on every call: a cloud provider's
+	// registry token (package scanner/cloudauth). It caches them itself. A comparable value
+	// (a pointer) is expected.
+	Source CredentialSource
+}
+
+// CredentialSource gives the user name and password (or token) for a registry host, as a
+// cloud provider's credential chain does. Its errors must hold no secret.
+type CredentialSource interface {
+	RegistryLogin(ctx context.Context, registry string) (username, password string, err error)
+}
+
+// forgetter is a CredentialSource that can drop a login the registry refused, so that
+// the next call fetches a new one.
+type forgetter interface {
+	ForgetLogin(registry string)
 }
 
 // dockerConfig is the part of docker's config.json the scanner reads.
@@ -58,16 +76,16 @@ const dockerHubKey = "https://index.docker.io/v1/"
 var dockerHubHosts = []string{name.DefaultRegistry, "docker.io", "registry-1.docker.io"}
 
 // resolve returns the credentials to use for reg (anonymous is the zero AuthConfig).
-func (c Credentials) resolve(reg name.Registry) (authn.AuthConfig, error) {
+func (c Credentials) resolve(ctx context.Context, reg name.Registry) (authn.AuthConfig, error) {
 	static := c.Username != "" || c.Password != "" || c.Token != ""
 	sources := 0
-	for _, set := range []bool{static, c.DockerConfigJSON != nil, c.DockerConfigFile != ""} {
+	for _, set := range []bool{static, c.DockerConfigJSON != nil, c.DockerConfigFile != "", c.Source != nil} {
 		if set {
 			sources++
 		}
 	}
 	if sources > 1 {
-		return authn.AuthConfig{}, fmt.Errorf("%w: more than one credential source is set (static credentials, docker config JSON, docker config file): set one", ErrInvalidCredentials)
+		return authn.AuthConfig{}, fmt.Errorf("%w: more than one credential source is set (static credentials, docker config JSON, docker config file, credential source): set one", ErrInvalidCredentials)
 	}
 	switch {
 	case static:
@@ -89,6 +107,15 @@ func (c Credentials) resolve(reg name.Registry) (authn.AuthConfig, error) {
 			return authn.AuthConfig{}, fmt.Errorf("%w: reading docker config: %w", ErrInvalidCredentials, err)
 		}
 		return fromDockerConfig(b, "docker config "+c.DockerConfigFile, reg)
+	case c.Source != nil:
+		user, pass, err := c.Source.RegistryLogin(ctx, reg.RegistryStr())
+		if err != nil {
+			return authn.AuthConfig{}, fmt.Errorf("%w: %w", ErrCredentialSource, err)
+		}
+		if user == "" || pass == "" {
+			return authn.AuthConfig{}, fmt.Errorf("%w: the credential source gave no user name or password for %s", ErrCredentialSource, reg.RegistryStr())
+		}
+		return authn.AuthConfig{Username: user, Password: pass}, nil
 	}
 	return authn.AuthConfig{}, nil
 }

@@ -1,6 +1,7 @@
 package scanner
 
 import (
+	"context"
 	"encoding/base64"
 	"errors"
 	"os"
@@ -167,7 +168,7 @@ func TestResolveDockerConfig(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, creds := range []Credentials{{DockerConfigJSON: []byte(tc.config)}, {DockerConfigFile: path}} {
-				got, err := creds.resolve(ref.Registry)
+				got, err := creds.resolve(context.Background(), ref.Registry)
 				if tc.wantErr != "" {
 					if err == nil || !strings.Contains(err.Error(), tc.wantErr) || !errors.Is(err, ErrInvalidCredentials) {
 						t.Errorf("resolve: %v, want ErrInvalidCredentials with %q", err, tc.wantErr)
@@ -207,7 +208,7 @@ func TestResolveStatic(t *testing.T) {
 		{name: "missing config file", creds: Credentials{DockerConfigFile: "/nonexistent/config.json"}, wantErr: "reading docker config: open /nonexistent/config.json"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := tc.creds.resolve(reg)
+			got, err := tc.creds.resolve(context.Background(), reg)
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) || !errors.Is(err, ErrInvalidCredentials) {
 					t.Errorf("resolve: %v, want ErrInvalidCredentials with %q", err, tc.wantErr)

@@ -34,6 +34,10 @@ var (
 	// credential helper that would have to be run.
 	ErrInvalidCredentials = errors.New("invalid credentials")
 
+	// ErrCredentialSource: the Credentials' Source could not give credentials (a cloud
+	// provider refused the identity or could not be reached). The message says why.
+	ErrCredentialSource = errors.New("no registry credentials")
+
 	// ErrInvalidTLS: the CA bundle or the client certificate and key cannot be used.
 	ErrInvalidTLS = errors.New("invalid TLS settings")
 
@@ -102,9 +106,14 @@ func (e *Error) Unwrap() []error {
 }
 
 // Temporary reports whether trying again later may succeed: the registry was unreachable,
-// rate limited, answered 5xx, or took longer than the Repository's Timeout. Configuration
-// errors and refused credentials are not temporary.
+// rate limited, answered 5xx, or took longer than the Repository's Timeout, or the
+// credential source could not reach its cloud. Configuration errors and refused
+// credentials are not temporary.
 func (e *Error) Temporary() bool {
+	if e.kind == ErrCredentialSource {
+		var ue *url.Error
+		return errors.As(e.cause, &ue) || retryableNetError(e.cause)
+	}
 	return e.kind == ErrUnavailable || e.kind == ErrRateLimited || e.kind == ErrTimeout
 }
 
@@ -121,6 +130,9 @@ func newError(op, image string, cause error, secrets []string) *Error {
 
 // classify maps a cause to a sentinel.
 func classify(err error) error {
+	if errors.Is(err, ErrCredentialSource) {
+		return ErrCredentialSource
+	}
 	var rt *repoTimeoutError
 	if errors.As(err, &rt) {
 		return ErrTimeout
@@ -170,6 +182,11 @@ func classify(err error) error {
 
 // describe renders a cause on one line without echoing request details.
 func describe(err error) string {
+	if errors.Is(err, ErrCredentialSource) {
+		// The source's message is whole: what it asked whom, and why that failed. A
+		// network error inside it must not stand in for it.
+		return err.Error()
+	}
 	var rt *repoTimeoutError
 	if errors.As(err, &rt) {
 		return rt.Error() // whichever request was cut off

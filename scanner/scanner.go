@@ -350,7 +350,7 @@ func (s *Scanner) prepare(ctx context.Context, repo Repository) (*prepared, erro
 	if err != nil {
 		return nil, err
 	}
-	ac, err := repo.Credentials.resolve(ref.Registry)
+	ac, err := repo.Credentials.resolve(ctx, ref.Registry)
 	if err != nil {
 		return nil, err
 	}
@@ -407,6 +407,9 @@ func (s *Scanner) fail(op, image string, repo Repository, p *prepared, err error
 	e := newError(op, image, err, sec)
 	if p != nil && errors.Is(e, ErrUnauthorized) {
 		s.forget(p.ref, repo, p.ac)
+		if f, ok := repo.Credentials.Source.(forgetter); ok {
+			f.ForgetLogin(p.ref.RegistryStr())
+		}
 	}
 	return e
 }

@@ -154,7 +154,7 @@ func runningEngine(t *testing.T, image string, clock automation.Clock) (*automat
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := convert.Objects(objs, convert.Secrets{})
+	cfg, err := convert.Objects(objs, convert.Secrets{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

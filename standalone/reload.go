@@ -37,7 +37,7 @@ func reloadOnChange(ctx context.Context, apply func(automation.Config, error) er
 			continue
 		}
 		last = fp
-		cfg, err := LoadConfig(ctx, o.Dir, o.SecretsDir)
+		cfg, err := LoadConfig(ctx, o.Dir, o.SecretsDir, o.Cloud)
 		logProblems(log, err)
 		if err := apply(cfg, err); err != nil {
 			log.Error("reloaded objects not applied; the previous ones stay in force", "dir", o.Dir, "err", err)

@@ -17,6 +17,7 @@ import (
 	"github.com/tagflow/tagflow/automation"
 	"github.com/tagflow/tagflow/internal/convert"
 	"github.com/tagflow/tagflow/scanner"
+	"github.com/tagflow/tagflow/scanner/cloudauth"
 	"github.com/tagflow/tagflow/store"
 )
 
@@ -38,6 +39,10 @@ type Options struct {
 	// ScannerOptions add to the scanner's options (after the logger and user agent): rate
 	// caps and per-registry limits (tagflow run's --registry-rate and --registry-limit).
 	ScannerOptions []scanner.Option
+	// Cloud logs in to the registries of ImageRepositories with spec.provider aws, azure
+	// or gcp, with the machine's own cloud identity. Nil: a cache on the default HTTP
+	// client, counting its fetches in the metrics.
+	Cloud *cloudauth.Cache
 	// MetricsAddr serves Prometheus /metrics, /healthz and /readyz. Empty: off.
 	MetricsAddr string
 	// Progress, when set, is told of every scan, evaluation and automation run too (the
@@ -122,7 +127,15 @@ func Open(ctx context.Context, o Options) (*Service, error) {
 	if o.Progress != nil {
 		m = bothMetrics{m, o.Progress}
 	}
-	cfg, cfgErr := LoadConfig(ctx, o.Dir, o.SecretsDir)
+	if o.Cloud == nil {
+		co := cloudauth.Options{Logger: s.log}
+		if s.ops != nil {
+			co.Observe = s.ops.metrics.CloudLogin
+		}
+		o.Cloud = cloudauth.NewCache(co)
+		s.opts.Cloud = o.Cloud
+	}
+	cfg, cfgErr := LoadConfig(ctx, o.Dir, o.SecretsDir, o.Cloud)
 	if errors.As(cfgErr, new(*PathError)) {
 		return nil, cfgErr
 	}
@@ -266,10 +279,11 @@ func (s *Service) Run(ctx context.Context) error {
 }
 
 // LoadConfig reads the objects under dir and converts them into the engine's
-// configuration, reading credentials from secretsDir. It returns the configuration of
-// every object that could be read and converted, and an error joining the problems of the
-// others (nil when there are none); a *PathError when dir is not a directory or YAML file.
-func LoadConfig(ctx context.Context, dir, secretsDir string) (automation.Config, error) {
+// configuration, reading credentials from secretsDir and logging in to cloud registries
+// through cloud. It returns the configuration of every object that could be read and
+// converted, and an error joining the problems of the others (nil when there are none); a
+// *PathError when dir is not a directory or YAML file.
+func LoadConfig(ctx context.Context, dir, secretsDir string, cloud *cloudauth.Cache) (automation.Config, error) {
 	if info, err := os.Stat(dir); err != nil {
 		return automation.Config{}, &PathError{Path: dir, Err: err}
 	} else if !info.IsDir() && !strings.HasSuffix(dir, ".yaml") && !strings.HasSuffix(dir, ".yml") {
@@ -279,7 +293,7 @@ func LoadConfig(ctx context.Context, dir, secretsDir string) (automation.Config,
 	if objs == nil {
 		return automation.Config{}, loadErr
 	}
-	cfg, convErr := convert.Objects(objs, convert.Secrets{Dir: secretsDir})
+	cfg, convErr := convert.Objects(objs, convert.Secrets{Dir: secretsDir}, convert.OwnCloudIdentity{Cache: cloud})
 	return cfg, errors.Join(loadErr, convErr)
 }
 

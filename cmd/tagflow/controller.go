@@ -25,6 +25,7 @@ type controllerOptions struct {
 	kubeQPS            float32
 	kubeBurst          int
 	kubeconfig         string
+	defaultSA          string
 }
 
 func newControllerCmd() *cobra.Command {
@@ -37,7 +38,10 @@ custom resources (image.tagflow.dev/v1) of the cluster it runs in: registries ar
 each repository's interval or schedule, policies re-evaluated when tags change, and
 automations commit and push when a policy's latest reference moves. Status conditions
 (Ready, Reconciling, Stalled) and events report on every object. Credentials come from
-Secrets and from ServiceAccounts' imagePullSecrets.
+Secrets, from ServiceAccounts' imagePullSecrets, and for spec.provider aws, azure or gcp from
+the cloud identity of the ServiceAccount spec.serviceAccountName names (TokenRequest API) or
+of the controller itself; --default-service-account stops objects from using the
+controller's own cloud identity.
 
 With --leader-elect, replicas elect one leader through a Lease; only the leader acts.
 --watch-label-selector shards a fleet over several controller deployments. The store and
@@ -72,6 +76,7 @@ See docs/kubernetes.md.`,
 	f.IntVar(&o.concurrency, "concurrency", 4, "scans, evaluations and automations running at once")
 	f.Float32Var(&o.kubeQPS, "kube-api-qps", 50, "requests per second to the Kubernetes API server")
 	f.IntVar(&o.kubeBurst, "kube-api-burst", 300, "burst of requests to the Kubernetes API server")
+	f.StringVar(&o.defaultSA, "default-service-account", "", "ServiceAccount (in the object's namespace) whose cloud identity an ImageRepository with spec.provider and no spec.serviceAccountName uses; when set, the controller's own cloud identity is never used for objects")
 	f.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig file outside a cluster (default: in-cluster config, $KUBECONFIG, ~/.kube/config)")
 	return cmd
 }
@@ -110,6 +115,7 @@ func runController(ctx context.Context, stderr io.Writer, o controllerOptions) e
 		WatchLabelSelector:      o.watchLabelSelector,
 		WatchNamespace:          o.watchNamespace,
 		Concurrency:             o.concurrency,
+		DefaultServiceAccount:   o.defaultSA,
 		Logger:                  log,
 		UserAgent:               "tagflow/" + versionString(),
 		ScannerOptions:          o.registries.scannerOptions(),

@@ -28,7 +28,7 @@ func TestCreateExport(t *testing.T) {
 	if err != nil {
 		t.Fatalf("loading what create printed: %v\n%s", err, all)
 	}
-	cfg, err := convert.Objects(objs, convert.Secrets{})
+	cfg, err := convert.Objects(objs, convert.Secrets{}, nil)
 	if err != nil {
 		t.Fatalf("converting what create printed: %v\n%s", err, all)
 	}

@@ -16,7 +16,7 @@ func TestRepositoryTimeout(t *testing.T) {
 		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "shop"},
 		Spec:       v1.ImageRepositorySpec{Image: "registry.example/shop/web", Timeout: &metav1.Duration{Duration: 5 * time.Second}},
 	}
-	got, err := Repository(r, Secrets{}, nil)
+	got, err := Repository(r, Secrets{}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -24,7 +24,7 @@ func TestRepositoryTimeout(t *testing.T) {
 		t.Errorf("Scan.Timeout = %v, want 5s from spec.timeout", got.Scan.Timeout)
 	}
 	r.Spec.Timeout = nil
-	if got, _ := Repository(r, Secrets{}, nil); got.Scan.Timeout != 0 {
+	if got, _ := Repository(r, Secrets{}, nil, nil); got.Scan.Timeout != 0 {
 		t.Errorf("Scan.Timeout = %v without spec.timeout, want 0", got.Scan.Timeout)
 	}
 }

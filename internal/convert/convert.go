@@ -20,8 +20,9 @@ import (
 // secrets. An object that cannot be converted is left out and its problem is part of the
 // returned error, which joins one error per object; every other object is converted.
 // An ImageUpdateAutomation's sourceRef and policySelector are resolved among objs; an
-// ImageRepository's serviceAccountName is refused (there are no ServiceAccounts).
-func Objects(objs *load.Objects, secrets Secrets) (automation.Config, error) {
+// ImageRepository's serviceAccountName is refused (there are no ServiceAccounts); one with
+// a cloud spec.provider logs in through clouds.
+func Objects(objs *load.Objects, secrets Secrets, clouds CloudLogins) (automation.Config, error) {
 	var cfg automation.Config
 	var errs []error
 	// problem names the object, where it was read, and the cause; a GitRepository's
@@ -42,7 +43,7 @@ func Objects(objs *load.Objects, secrets Secrets) (automation.Config, error) {
 	}
 	for i := range objs.ImageRepositories {
 		r := &objs.ImageRepositories[i]
-		c, err := Repository(r, secrets, nil)
+		c, err := Repository(r, secrets, nil, clouds)
 		if err != nil {
 			errs = append(errs, problem(v1.ImageRepositoryKind, r.Namespace, r.Name, err))
 			continue
@@ -100,12 +101,13 @@ func (e *SourceError) Unwrap() error { return e.Err }
 // Repository converts one ImageRepository, reading its credentials from secrets and, for a
 // spec.serviceAccountName without a spec.secretRef, from accounts. Nil accounts refuse a
 // serviceAccountName (standalone mode has no ServiceAccounts).
-func Repository(r *v1.ImageRepository, secrets Secrets, accounts ServiceAccounts) (automation.Repository, error) {
+func Repository(r *v1.ImageRepository, secrets Secrets, accounts ServiceAccounts, clouds CloudLogins) (automation.Repository, error) {
 	s := r.Spec
-	switch {
-	case s.Provider != "" && s.Provider != "generic":
-		return automation.Repository{}, fmt.Errorf("spec.provider %q: cloud provider credentials are not supported in standalone mode; use spec.secretRef", s.Provider)
-	case s.ServiceAccountName != "" && accounts == nil:
+	cloud := s.Provider != "" && s.Provider != "generic"
+	if s.ServiceAccountName != "" && accounts == nil {
+		if cloud {
+			return automation.Repository{}, errors.New("spec.serviceAccountName needs Kubernetes; standalone mode logs in with the machine's own cloud identity: remove it")
+		}
 		return automation.Repository{}, errors.New("spec.serviceAccountName needs Kubernetes; use spec.secretRef in standalone mode")
 	}
 	repo := automation.Repository{
@@ -149,7 +151,16 @@ func Repository(r *v1.ImageRepository, secrets Secrets, accounts ServiceAccounts
 		}
 		repo.Scan.TLS = tls
 	}
-	if s.ServiceAccountName != "" && s.SecretRef == nil {
+	switch {
+	case s.SecretRef != nil:
+		// As Flux: a secretRef wins over the provider and the ServiceAccount.
+	case cloud:
+		src, err := cloudSource(s.Provider, s.Image, r.Namespace, s.ServiceAccountName, clouds)
+		if err != nil {
+			return repo, err
+		}
+		repo.Scan.Credentials.Source = src
+	case s.ServiceAccountName != "":
 		cfg, err := accounts.PullSecrets(r.Namespace, s.ServiceAccountName)
 		if err != nil {
 			return repo, fmt.Errorf("spec.serviceAccountName: %w", err)

@@ -48,7 +48,7 @@ func TestConvertFluxGuide(t *testing.T) {
 		"identity":    "-----BEGIN OPENSSH PRIVATE KEY-----\nfake\n-----END OPENSSH PRIVATE KEY-----\n",
 		"known_hosts": "github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\n",
 	})
-	cfg, err := Objects(loadDir(t, "../../api/v1/testdata/flux-guide"), Secrets{Dir: secrets})
+	cfg, err := Objects(loadDir(t, "../../api/v1/testdata/flux-guide"), Secrets{Dir: secrets}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +148,7 @@ spec:
 	if err := os.WriteFile(filepath.Join(dir, "objects.yaml"), []byte(manifests), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := Objects(loadDir(t, dir), Secrets{Dir: secrets})
+	cfg, err := Objects(loadDir(t, dir), Secrets{Dir: secrets}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -247,7 +247,7 @@ spec:
 	if err := os.WriteFile(filepath.Join(dir, "objects.yaml"), []byte(manifests), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := Objects(loadDir(t, dir), Secrets{Dir: secrets})
+	cfg, err := Objects(loadDir(t, dir), Secrets{Dir: secrets}, nil)
 	if len(cfg.Repositories) != 1 || cfg.Repositories[0].ID.Name != "good" {
 		t.Errorf("converted repositories %+v, want only shop/good", cfg.Repositories)
 	}
@@ -279,7 +279,7 @@ func TestConvertWithoutSecretsDir(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "r.yaml"), []byte(manifest), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, err := Objects(loadDir(t, dir), Secrets{})
+	_, err := Objects(loadDir(t, dir), Secrets{}, nil)
 	if err == nil || !strings.Contains(err.Error(), "--secrets-dir") {
 		t.Errorf("error = %v, want one saying no secrets directory was given", err)
 	}

@@ -65,7 +65,7 @@ func TestSecretProblemsCarryFileAndLine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = convert.Objects(objs, convert.Secrets{Dir: t.TempDir()})
+	_, err = convert.Objects(objs, convert.Secrets{Dir: t.TempDir()}, nil)
 	if err == nil {
 		t.Fatal("no error for the missing secrets")
 	}

@@ -43,7 +43,7 @@ spec: {image: registry.example/shop/web, interval: 5m, proxySecretRef: {name: ` 
 	if err := os.WriteFile(filepath.Join(dir, "repos.yaml"), []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := Objects(loadDir(t, dir), Secrets{Dir: secrets})
+	cfg, err := Objects(loadDir(t, dir), Secrets{Dir: secrets}, nil)
 
 	got := map[string]scanner.Proxy{}
 	for _, r := range cfg.Repositories {
@@ -93,7 +93,7 @@ func TestConvertProxyFromKubernetesSecret(t *testing.T) {
 	r.Name, r.Namespace = "web", "shop"
 	r.Spec.Image = "registry.example/shop/web"
 	r.Spec.ProxySecretRef = &v1.LocalObjectReference{Name: "egress"}
-	conv, err := Repository(r, Secrets{Lookup: lookup}, nil)
+	conv, err := Repository(r, Secrets{Lookup: lookup}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +101,7 @@ func TestConvertProxyFromKubernetesSecret(t *testing.T) {
 		t.Errorf("proxy = %+v, want %+v", conv.Scan.Proxy, want)
 	}
 	r.Spec.ProxySecretRef.Name = "absent"
-	if _, err := Repository(r, Secrets{Lookup: lookup}, nil); err == nil || err.Error() != "spec.proxySecretRef: Secret shop/absent not found" {
+	if _, err := Repository(r, Secrets{Lookup: lookup}, nil, nil); err == nil || err.Error() != "spec.proxySecretRef: Secret shop/absent not found" {
 		t.Errorf("missing Secret: %v", err)
 	}
 }
@@ -127,7 +127,7 @@ func TestConvertProxyScansThroughTinyproxy(t *testing.T) {
 	r.Name, r.Namespace = "web", "shop"
 	r.Spec.Image = host + "/shop/web"
 	r.Spec.ProxySecretRef = &v1.LocalObjectReference{Name: "egress"}
-	conv, err := Repository(r, Secrets{Dir: secrets}, nil)
+	conv, err := Repository(r, Secrets{Dir: secrets}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -65,7 +65,7 @@ spec:
 	if err := os.WriteFile(filepath.Join(dir, "objects.yaml"), []byte(manifests), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := Objects(loadDir(t, dir), Secrets{Dir: secrets})
+	cfg, err := Objects(loadDir(t, dir), Secrets{Dir: secrets}, nil)
 	if err != nil {
 		t.Fatalf("Convert: %v", err)
 	}
@@ -109,7 +109,7 @@ spec:
 	if err := os.WriteFile(filepath.Join(dir, "objects.yaml"), []byte(manifests), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, err := Objects(loadDir(t, dir), Secrets{Dir: secrets})
+	_, err := Objects(loadDir(t, dir), Secrets{Dir: secrets}, nil)
 	for _, want := range []string{
 		`ImageUpdateAutomation shop/badapp: spec.git.push.pullRequest: secretRef: secret "app": githubAppID is not a number`,
 	} {

@@ -52,7 +52,7 @@ func TestRepositoryServiceAccount(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			asked = nil
-			got, err := Repository(tc.repo, Secrets{Dir: secrets}, tc.accounts)
+			got, err := Repository(tc.repo, Secrets{Dir: secrets}, tc.accounts, nil)
 			if tc.wantErr != "" {
 				if err == nil || err.Error() != tc.wantErr {
 					t.Fatalf("error %v, want %q", err, tc.wantErr)

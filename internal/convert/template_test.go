@@ -19,7 +19,7 @@ import (
 func TestConvertFluxV1beta1(t *testing.T) {
 	secrets := t.TempDir()
 	writeSecret(t, secrets, "flux-system", map[string]string{"username": "git", "password": "token"})
-	cfg, err := Objects(loadDir(t, "../../api/v1/testdata/flux-v1beta1"), Secrets{Dir: secrets})
+	cfg, err := Objects(loadDir(t, "../../api/v1/testdata/flux-v1beta1"), Secrets{Dir: secrets}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +88,7 @@ func TestConvertUpdatedTemplate(t *testing.T) {
 			if tc.version != "" {
 				objs.Origins[load.Key{Kind: v1.ImageUpdateAutomationKind, Namespace: "flux-system", Name: "fleet"}] = load.Origin{APIVersion: tc.version}
 			}
-			cfg, err := Objects(objs, Secrets{})
+			cfg, err := Objects(objs, Secrets{}, nil)
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) || !strings.Contains(err.Error(), "use .Changed instead: .Changed.Changes for .Updated.Images") {
 					t.Fatalf("error = %v, want %q and the .Changed equivalent", err, tc.wantErr)

@@ -46,7 +46,7 @@ spec:
 	if err := os.WriteFile(filepath.Join(dir, "objects.yaml"), []byte(manifests), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := Objects(loadDir(t, dir), Secrets{})
+	cfg, err := Objects(loadDir(t, dir), Secrets{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

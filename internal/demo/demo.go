@@ -133,7 +133,7 @@ func (d *walkthrough) run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("loading the demo objects: %w", err)
 	}
-	cfg, err := convert.Objects(objs, convert.Secrets{})
+	cfg, err := convert.Objects(objs, convert.Secrets{}, nil)
 	if err != nil {
 		return fmt.Errorf("converting the demo objects: %w", err)
 	}

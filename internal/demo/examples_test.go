@@ -24,7 +24,7 @@ func TestExampleStandaloneObjects(t *testing.T) {
 	if err != nil {
 		t.Fatalf("load.Dir: %v", err)
 	}
-	cfg, err := convert.Objects(objs, convert.Secrets{Dir: filepath.Join(exampleDir, "secrets")})
+	cfg, err := convert.Objects(objs, convert.Secrets{Dir: filepath.Join(exampleDir, "secrets")}, nil)
 	if err != nil {
 		t.Fatalf("convert.Objects: %v", err)
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/tagflow/tagflow/automation"
 	"github.com/tagflow/tagflow/notify"
+	"github.com/tagflow/tagflow/scanner/cloudauth"
 )
 
 // Prometheus implements automation.Metrics with Prometheus collectors. Counters and gauges
@@ -26,6 +27,7 @@ type Prometheus struct {
 	evalSeconds   prometheus.Histogram
 	automationSec prometheus.Histogram
 	notifications *prometheus.CounterVec
+	cloudLogins   *prometheus.CounterVec
 }
 
 var _ automation.Metrics = (*Prometheus)(nil)
@@ -56,9 +58,12 @@ func New(reg prometheus.Registerer) (*Prometheus, error) {
 		notifications: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "tagflow", Name: "notifications_total",
 			Help: "Attempts to deliver notifications, by Provider (namespace/name) and result: delivered, retried (failed, to be tried again) or failed (given up)."},
 			[]string{"provider", "result"}),
+		cloudLogins: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "tagflow", Name: "cloud_token_fetches_total",
+			Help: "Fetches of registry credentials from a cloud provider (aws, azure, gcp), by result: ok or failed. Cached credentials are not counted."},
+			[]string{"provider", "result"}),
 	}
 	for _, c := range []prometheus.Collector{m.scans, m.scanErrors, m.tags, m.evaluations, m.evalErrors, m.runs,
-		m.runErrors, m.commits, m.pushRetries, m.scanSeconds, m.evalSeconds, m.automationSec, m.notifications} {
+		m.runErrors, m.commits, m.pushRetries, m.scanSeconds, m.evalSeconds, m.automationSec, m.notifications, m.cloudLogins} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -118,4 +123,14 @@ func (m *Prometheus) NotificationDone(provider string, err error) {
 		result = "failed"
 	}
 	m.notifications.WithLabelValues(provider, result).Inc()
+}
+
+// CloudLogin counts a fetch of registry credentials from a cloud provider
+// (cloudauth.Options.Observe).
+func (m *Prometheus) CloudLogin(p cloudauth.Provider, err error) {
+	result := "ok"
+	if err != nil {
+		result = "failed"
+	}
+	m.cloudLogins.WithLabelValues(string(p), result).Inc()
 }
