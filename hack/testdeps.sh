@@ -84,6 +84,17 @@ if [ ! -x "$gitea_dir/gitea" ]; then
 fi
 echo "testdeps: Gitea $gitea_version at $gitea_dir/gitea" >&2
 
+# cosign, which signs the images of the signature-verification tests, built from the Go
+# module proxy once per pinned version (internal/testbed.CosignVersion).
+cosign_version="$(pinned CosignVersion cosign.go)"
+cosign_dir="$testbin/cosign-$cosign_version"
+if [ ! -x "$cosign_dir/cosign" ]; then
+	echo "testdeps: building cosign $cosign_version into $cosign_dir (a few minutes, once)" >&2
+	mkdir -p "$cosign_dir"
+	(cd "$(mktemp -d)" && GOFLAGS=-buildvcs=false GOBIN="$cosign_dir" go install "github.com/sigstore/cosign/v3/cmd/cosign@$cosign_version")
+fi
+echo "testdeps: cosign $cosign_version at $cosign_dir/cosign" >&2
+
 # kubectl and helm for deploy/'s tests (kubectl kustomize, helm lint and template, server-side
 # dry runs), built from the Go module proxy once per pinned version
 # (internal/testbed.KubectlVersion, HelmVersion) by hack/build-deploy-tools.sh.

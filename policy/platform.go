@@ -101,8 +101,8 @@ type PlatformFacts interface {
 // fetch facts for the whole repository.
 const MaxPlatformChecks = 20
 
-// Skip is a tag the ordering ranked above the winner that Select skipped because its image
-// lacks a required platform.
+// Skip is a tag the ordering ranked above the winner that Select skipped: its image lacks a
+// required platform (Missing, Has), or Inputs.Accept rejected it (Reason).
 type Skip struct {
 	// Tag is the skipped tag.
 	Tag string
@@ -111,10 +111,16 @@ type Skip struct {
 	// Has are the platforms the image provides, as the registry names them; empty when its
 	// manifest names none.
 	Has []string
+	// Reason is why Accept rejected the tag ("unsigned: …"); empty for a platform skip.
+	Reason string
 }
 
-// String is e.g. "1.4.0 skipped: no linux/arm64 image (has linux/amd64)".
+// String is e.g. "1.4.0 skipped: no linux/arm64 image (has linux/amd64)", or
+// "1.4.0 skipped: unsigned: no cosign signature".
 func (s Skip) String() string {
+	if s.Reason != "" {
+		return s.Tag + " skipped: " + s.Reason
+	}
 	has := "names no platform"
 	if len(s.Has) > 0 {
 		has = "has " + strings.Join(s.Has, ", ")
@@ -170,7 +176,7 @@ func (p *Policy) missingPlatforms(has []string) []string {
 	return missing
 }
 
-// skips are the tags one Select skipped for a missing platform.
+// skips are the tags one Select skipped: for a missing platform, or rejected by Accept.
 type skips struct {
 	set  map[string]bool
 	list []Skip
@@ -179,10 +185,10 @@ type skips struct {
 	exhausted bool
 }
 
-// selectPlatforms runs the selection, checks the platforms of the winner (or, under a hold,
-// of the tag that would win without it), and runs it again without each tag that lacks one,
-// until a tag provides them all or none is left.
-func (p *Policy) selectPlatforms(tags []string, in Inputs, pf PlatformFacts) (Result, error) {
+// selectChecked runs the selection, checks the winner (or, under a hold, the tag that would
+// win without it) — its platforms with pf, then Accept — and runs it again without each tag
+// that fails a check, until a tag passes them all or none is left.
+func (p *Policy) selectChecked(tags []string, in Inputs, pf PlatformFacts) (Result, error) {
 	sk := &skips{set: map[string]bool{}}
 	for {
 		res, err := p.selectOnce(tags, in, sk)
@@ -197,25 +203,57 @@ func (p *Policy) selectPlatforms(tags []string, in Inputs, pf PlatformFacts) (Re
 			sk.exhausted = true
 			continue
 		}
-		has, err := pf.Platforms(cand)
+		skip, err := p.check(cand, in, pf)
 		if err != nil {
 			res.Tag, res.Held, res.WithoutHold = "", false, ""
-			return res, fmt.Errorf("checking the platforms of tag %q: %w", cand, err)
+			return res, err
 		}
-		missing := p.missingPlatforms(has)
-		if len(missing) == 0 {
+		if skip == nil {
 			return res, nil
 		}
-		sk.list = append(sk.list, Skip{Tag: cand, Missing: missing, Has: has})
+		sk.list = append(sk.list, *skip)
 		sk.set[cand] = true
 	}
 }
 
-// platformStage describes the platform stage for the ErrNoMatch message, e.g.
-// `2 lacked a platform of linux/amd64, linux/arm64 (1.4.0 skipped: …; 1.3.0 skipped: …)`.
-func (p *Policy) platformStage(sk *skips) string {
+// check runs the checks on tag: nil when it passes them, else the Skip that says why not.
+func (p *Policy) check(tag string, in Inputs, pf PlatformFacts) (*Skip, error) {
+	if pf != nil {
+		has, err := pf.Platforms(tag)
+		if err != nil {
+			return nil, fmt.Errorf("checking the platforms of tag %q: %w", tag, err)
+		}
+		if missing := p.missingPlatforms(has); len(missing) > 0 {
+			return &Skip{Tag: tag, Missing: missing, Has: has}, nil
+		}
+	}
+	if in.Accept != nil {
+		reason, err := in.Accept(tag)
+		if err != nil {
+			return nil, fmt.Errorf("checking tag %q: %w", tag, err)
+		}
+		if reason != "" {
+			return &Skip{Tag: tag, Reason: reason}, nil
+		}
+	}
+	return nil, nil
+}
+
+// skipStage describes the skipped tags for the ErrNoMatch message, e.g.
+// `2 lacked a platform of linux/amd64, linux/arm64 (1.4.0 skipped: …; 1.3.0 skipped: …)`,
+// or `2 were rejected (1.4.0 skipped: unsigned: …; …)` when a check other than the
+// platforms skipped some.
+func (p *Policy) skipStage(sk *skips) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d lacked a platform of %s", len(sk.list), p.platformList())
+	rejected := false
+	for _, s := range sk.list {
+		rejected = rejected || s.Reason != ""
+	}
+	if rejected {
+		fmt.Fprintf(&b, "%d %s rejected", len(sk.list), plural(len(sk.list), "was", "were"))
+	} else {
+		fmt.Fprintf(&b, "%d lacked a platform of %s", len(sk.list), p.platformList())
+	}
 	if sk.exhausted {
 		b.WriteString(", stopped looking after that many")
 	}

@@ -50,6 +50,13 @@ type Inputs struct {
 	Facts Facts
 	// Now is the time minAge and a hold's expiry are measured against. Zero: time.Now().
 	Now time.Time
+	// Accept, when set, is asked about the tag Select would pick (after the platforms
+	// check, if any), best first, until it accepts one: a non-empty reason rejects the tag,
+	// which is skipped (Result.Skipped) and the next best is asked about, at most
+	// MaxPlatformChecks times per Select. The engine verifies signatures here. An error
+	// fails the selection, as a registry that cannot be asked must not make a lesser tag
+	// win.
+	Accept func(tag string) (reason string, err error)
 }
 
 // Result is the outcome of Select, with how many tags passed each stage. The counts are
@@ -251,12 +258,15 @@ func (p *Policy) Select(tags []string, in Inputs) (Result, error) {
 	if in.Now.IsZero() {
 		in.Now = time.Now()
 	}
+	var pf PlatformFacts
 	if p.NeedsPlatforms() {
-		pf, ok := in.Facts.(PlatformFacts)
-		if !ok {
+		var ok bool
+		if pf, ok = in.Facts.(PlatformFacts); !ok {
 			return Result{}, fmt.Errorf("%w: platforms %s need the platforms of images, and no platform facts were given", ErrNeedsFacts, p.platformList())
 		}
-		return p.selectPlatforms(tags, in, pf)
+	}
+	if pf != nil || in.Accept != nil {
+		return p.selectChecked(tags, in, pf)
 	}
 	return p.selectOnce(tags, in, nil)
 }
@@ -412,7 +422,7 @@ func (p *Policy) noMatch(res Result, ranked int, sk *skips) error {
 		}
 		if sk != nil && len(sk.list) > 0 {
 			b.WriteString(", ")
-			b.WriteString(p.platformStage(sk))
+			b.WriteString(p.skipStage(sk))
 		}
 	}
 	b.WriteString(")")

@@ -58,6 +58,46 @@ type ImagePolicySpec struct {
 	// lasts, the policy reports the held tag as the latest. A tagflow extension.
 	// +optional
 	Hold *Hold `json:"hold,omitempty"`
+
+	// Verify admits only tags whose image has a signature that verifies: cosign (keys or
+	// keyless identities) or notation (a trust policy and trust store). Field names are
+	// those of Flux's OCIRepository spec.verify. A tagflow extension to ImagePolicy.
+	// +optional
+	Verify *OCIRepositoryVerification `json:"verify,omitempty"`
+}
+
+// OCIRepositoryVerification says how to verify the signatures of an image, with the field
+// names of Flux's OCIRepository spec.verify.
+type OCIRepositoryVerification struct {
+	// Provider is the signature format: cosign or notation.
+	// +kubebuilder:validation:Enum=cosign;notation
+	// +kubebuilder:default:=cosign
+	// +required
+	Provider string `json:"provider"`
+
+	// SecretRef names a Secret in the policy's namespace with the trusted material. For
+	// cosign: public keys in keys ending in ".pub", and optionally "trusted_root.json" (a
+	// Sigstore trusted root, for a private Sigstore deployment). For notation: CA
+	// certificates in keys ending in ".pem" or ".crt", and optionally "trustpolicy.json".
+	// Without it, cosign verifies keyless signatures against the public Sigstore instance.
+	// +optional
+	SecretRef *LocalObjectReference `json:"secretRef,omitempty"`
+
+	// MatchOIDCIdentity lists the keyless (Fulcio certificate) signers trusted by cosign:
+	// issuer and subject regular expressions, each matching the whole value.
+	// +optional
+	MatchOIDCIdentity []OIDCIdentityMatch `json:"matchOIDCIdentity,omitempty"`
+}
+
+// OIDCIdentityMatch is a keyless signer: regular expressions for the OIDC issuer and the
+// subject of the signing certificate.
+type OIDCIdentityMatch struct {
+	// Issuer matches the certificate's OIDC issuer, e.g. "^https://token.actions.githubusercontent.com$".
+	// +required
+	Issuer string `json:"issuer"`
+	// Subject matches the certificate's identity, e.g. a workflow's URL.
+	// +required
+	Subject string `json:"subject"`
 }
 
 // ReflectionPolicy says if and when to reflect a value from the registry in a status field.

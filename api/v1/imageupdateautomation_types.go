@@ -85,7 +85,22 @@ type UpdateStrategy struct {
 	// Defaults to `./`, the whole repository.
 	// +optional
 	Path string `json:"path,omitempty"`
+	// OnRevert says what to do when a person undoes an update: a marked field on the
+	// branch holds another value than the one the automation last pushed there, changed by
+	// a commit that is not the automation's, or a pull request of the automation was
+	// closed without merging. "hold" (the default) leaves the field as the person set it
+	// and does not propose that version again, until the policy moves to another one or
+	// the automation is resumed; "ignore" sets the field again. A tagflow extension.
+	// +kubebuilder:validation:Enum=hold;ignore
+	// +optional
+	OnRevert string `json:"onRevert,omitempty"`
 }
+
+// The values of UpdateStrategy.OnRevert.
+const (
+	OnRevertHold   = "hold"
+	OnRevertIgnore = "ignore"
+)
 
 // PullRequestStatus is an open pull request made by the automation.
 type PullRequestStatus struct {

@@ -216,6 +216,42 @@ func validateImagePolicy(in *ImagePolicy) field.ErrorList {
 			errs = append(errs, field.Required(hp.Child("reason"), "say why the policy is held"))
 		}
 	}
+	if v := s.Verify; v != nil {
+		errs = append(errs, validateVerify(v, p.Child("verify"))...)
+	}
+	return errs
+}
+
+var (
+	verifyProviders = []string{"cosign", "notation"}
+	onReverts       = []string{OnRevertHold, OnRevertIgnore}
+)
+
+// validateVerify checks an ImagePolicy's spec.verify.
+func validateVerify(v *OCIRepositoryVerification, p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	if !contains(verifyProviders, v.Provider) {
+		errs = append(errs, field.NotSupported(p.Child("provider"), v.Provider, verifyProviders))
+	}
+	errs = append(errs, validateLocalRef(v.SecretRef, p.Child("secretRef"))...)
+	if v.Provider == "notation" {
+		if v.SecretRef == nil {
+			errs = append(errs, field.Required(p.Child("secretRef"), "notation needs the trust store's certificates (keys ending in .pem or .crt)"))
+		}
+		if len(v.MatchOIDCIdentity) > 0 {
+			errs = append(errs, field.Forbidden(p.Child("matchOIDCIdentity"), "only with provider cosign"))
+		}
+	}
+	for i, id := range v.MatchOIDCIdentity {
+		ip := p.Child("matchOIDCIdentity").Index(i)
+		for _, f := range []struct{ name, re string }{{"issuer", id.Issuer}, {"subject", id.Subject}} {
+			if strings.TrimSpace(f.re) == "" {
+				errs = append(errs, field.Required(ip.Child(f.name), "a regular expression (.* matches any)"))
+			} else if _, err := regexp.Compile(f.re); err != nil {
+				errs = append(errs, field.Invalid(ip.Child(f.name), f.re, err.Error()))
+			}
+		}
+	}
 	return errs
 }
 
@@ -298,6 +334,9 @@ func validateImageUpdateAutomation(in *ImageUpdateAutomation, apiVersion string)
 		up := p.Child("update")
 		if u.Strategy != "" && !contains(strategies, string(u.Strategy)) {
 			errs = append(errs, field.NotSupported(up.Child("strategy"), u.Strategy, strategies))
+		}
+		if u.OnRevert != "" && !contains(onReverts, u.OnRevert) {
+			errs = append(errs, field.NotSupported(up.Child("onRevert"), u.OnRevert, onReverts))
 		}
 		if u.Path != "" {
 			clean := path.Clean(strings.ReplaceAll(u.Path, `\`, "/"))
