@@ -56,10 +56,21 @@ func (l cloudLogins) CloudSource(p cloudauth.Provider, namespace, account string
 	if err != nil {
 		return nil, err
 	}
-	id.Token = func(ctx context.Context, audience string) (string, error) {
-		return c.serviceAccountToken(ctx, key, audience)
-	}
+	id.Tokens = serviceAccountTokens{c: c, key: key}
 	return &cloudauth.Source{Cache: c.opts.Cloud, Provider: p, Identity: id}, nil
+}
+
+// serviceAccountTokens gives tokens of one ServiceAccount through the TokenRequest API. It
+// is a comparable value: the configurations built on each rebuild compare equal while the
+// ServiceAccount and its annotations stay the same.
+type serviceAccountTokens struct {
+	c   *Controller
+	key types.NamespacedName
+}
+
+// Token implements cloudauth.TokenSource.
+func (s serviceAccountTokens) Token(ctx context.Context, audience string) (string, error) {
+	return s.c.serviceAccountToken(ctx, s.key, audience)
 }
 
 // identityOf reads the cloud identity of provider p from a ServiceAccount's annotations.

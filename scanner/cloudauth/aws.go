@@ -63,7 +63,7 @@ func (c *Cache) fetchAWS(ctx context.Context, registry string, id Identity) (Log
 
 	// AssumeRoleWithWebIdentity is unsigned, so the STS client never uses the
 	// environment's credentials; the ECR client gets only the assumed role's.
-	tok := &webIdentityToken{ctx: ctx, token: id.Token}
+	tok := &webIdentityToken{ctx: ctx, token: id.Tokens.Token}
 	provider := stscreds.NewWebIdentityRoleProvider(sts.NewFromConfig(cfg), id.AWSRoleARN, tok, func(o *stscreds.WebIdentityRoleOptions) {
 		o.RoleSessionName = sessionName(id.Name)
 	})

@@ -441,7 +441,7 @@ func TestAWSServiceAccount(t *testing.T) {
 	t.Run("assumes the role", func(t *testing.T) {
 		c, ecr, sts, cache := setup(t)
 		token, audiences := tokenFunc(jwt)
-		src := &Source{Cache: cache, Provider: AWS, Identity: Identity{Name: "serviceaccount apps/ci", Token: token, AWSRoleARN: role}}
+		src := &Source{Cache: cache, Provider: AWS, Identity: Identity{Name: "serviceaccount apps/ci", Tokens: TokenFunc(token), AWSRoleARN: role}}
 		tags, err := c.scan(context.Background(), src, ecrRegistry+"/app")
 		if err != nil {
 			t.Fatal(err)
@@ -464,7 +464,7 @@ func TestAWSServiceAccount(t *testing.T) {
 	t.Run("no role", func(t *testing.T) {
 		c, ecr, _, cache := setup(t)
 		token, audiences := tokenFunc(jwt)
-		_, err := cache.Login(context.Background(), AWS, ecrRegistry, Identity{Name: "serviceaccount apps/ci", Token: token})
+		_, err := cache.Login(context.Background(), AWS, ecrRegistry, Identity{Name: "serviceaccount apps/ci", Tokens: TokenFunc(token)})
 		if !errors.Is(err, ErrIdentity) {
 			t.Errorf("error %v; want ErrIdentity", err)
 		}
@@ -478,7 +478,7 @@ func TestAWSServiceAccount(t *testing.T) {
 		const other = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6YXBwczpvdGhlciJ9.b3RoZXJzaWduYXR1cmU"
 		c, ecr, _, cache := setup(t)
 		token, _ := tokenFunc(other)
-		_, err := cache.Login(context.Background(), AWS, ecrRegistry, Identity{Name: "serviceaccount apps/other", Token: token, AWSRoleARN: role})
+		_, err := cache.Login(context.Background(), AWS, ecrRegistry, Identity{Name: "serviceaccount apps/other", Tokens: TokenFunc(token), AWSRoleARN: role})
 		mustContain(t, err, "aws", ecrRegistry, "serviceaccount apps/other", role, "AccessDenied", "REDACTED")
 		mustNotContain(t, err, other, awsSecret)
 		if c.Asked(ecrEndpoint) != 0 || ecr.Issued() != 0 {

@@ -102,7 +102,7 @@ func (c *Cache) fetchAzure(ctx context.Context, registry string, id Identity) (L
 			return Login{}, fmt.Errorf("%w: the Entra tenant ID %q (azure.workload.identity/tenant-id or AZURE_TENANT_ID) is not a tenant ID or domain", ErrIdentity, shorten(tenant))
 		}
 		assertion := func(ctx context.Context) (string, error) {
-			tok, err := id.Token(ctx, azureTokenAudience)
+			tok, err := id.Tokens.Token(ctx, azureTokenAudience)
 			mu.Lock()
 			hidden = append(hidden, tok)
 			mu.Unlock()

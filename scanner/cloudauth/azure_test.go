@@ -454,12 +454,12 @@ func TestAzureServiceAccountIdentity(t *testing.T) {
 		var audiences []string
 		id := Identity{
 			Name: "serviceaccount apps/ci",
-			Token: func(_ context.Context, aud string) (string, error) {
+			Tokens: TokenFunc(func(_ context.Context, aud string) (string, error) {
 				mu.Lock()
 				defer mu.Unlock()
 				audiences = append(audiences, aud)
 				return saToken, nil
-			},
+			}),
 			AzureClientID: appID,
 			AzureTenantID: testTenant,
 		}
@@ -505,9 +505,9 @@ func TestAzureServiceAccountIdentity(t *testing.T) {
 	t.Run("no ServiceAccount token", func(t *testing.T) {
 		clearAzureEnv(t)
 		w, _, id := newWorld(t)
-		id.Token = func(context.Context, string) (string, error) {
+		id.Tokens = TokenFunc(func(context.Context, string) (string, error) {
 			return "", errors.New(`serviceaccounts "ci" is forbidden: cannot create resource "serviceaccounts/token"`)
-		}
+		})
 		_, err := w.scan(id)
 		t.Log(err)
 		mustContain(t, err, "azure", testACR, "as serviceaccount apps/ci", "getting a ServiceAccount token for api://AzureADTokenExchange", "is forbidden")

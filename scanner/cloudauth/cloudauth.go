@@ -42,8 +42,8 @@ func ParseProvider(s string) (Provider, error) {
 // own identity: the SDK's default credential chain (environment variables, shared
 // configuration and credential files, a web identity token file, metadata servers).
 //
-// With Token set it is a Kubernetes ServiceAccount's identity (object-level workload
-// identity): Token returns a token of that ServiceAccount for an audience (the caller uses
+// With Tokens set it is a Kubernetes ServiceAccount's identity (object-level workload
+// identity): Tokens gives a token of that ServiceAccount for an audience (the caller uses
 // the TokenRequest API), which the provider exchanges for the cloud identity the other
 // fields name — as EKS IRSA, GKE workload identity and Azure workload identity do for a pod.
 type Identity struct {
@@ -51,9 +51,8 @@ type Identity struct {
 	// "serviceaccount flux-system/tagflow". Empty is the process's own identity.
 	Name string
 
-	// Token returns a ServiceAccount token whose audience is audience. Nil: the process's
-	// own identity.
-	Token func(ctx context.Context, audience string) (string, error)
+	// Tokens gives ServiceAccount tokens for an audience. Nil: the process's own identity.
+	Tokens TokenSource
 
 	// AWSRoleARN is the IAM role assumed with the token (the ServiceAccount's
 	// eks.amazonaws.com/role-arn annotation). Needed for aws with a Token.
@@ -76,8 +75,24 @@ type Identity struct {
 	GCPWorkloadIdentityProvider string
 }
 
+// TokenSource gives tokens of a Kubernetes ServiceAccount. An implementation should be a
+// comparable value whose equality means the same ServiceAccount (a struct of a client and
+// a name, say): configurations holding it are compared to tell a change from a no-op.
+type TokenSource interface {
+	// Token returns a token of the ServiceAccount whose audience is audience.
+	Token(ctx context.Context, audience string) (string, error)
+}
+
+// TokenFunc adapts a function to TokenSource.
+type TokenFunc func(ctx context.Context, audience string) (string, error)
+
+// Token implements TokenSource.
+func (f TokenFunc) Token(ctx context.Context, audience string) (string, error) {
+	return f(ctx, audience)
+}
+
 // own reports whether id is the process's own identity.
-func (id Identity) own() bool { return id.Token == nil }
+func (id Identity) own() bool { return id.Tokens == nil }
 
 // key identifies id in the cache; it holds no secret.
 func (id Identity) key() string {

@@ -163,7 +163,7 @@ func gcpFederatedToken(ctx context.Context, id Identity, trace *gcpTrace) (*oaut
 		stsAudience = fmt.Sprintf("identitynamespace:%s:https://container.googleapis.com/v1/projects/%s/locations/%s/clusters/%s", tokenAudience, project, location, cluster)
 	}
 
-	supplier := &gcpSubjectToken{token: id.Token, audience: tokenAudience}
+	supplier := &gcpSubjectToken{token: id.Tokens.Token, audience: tokenAudience}
 	conf := externalaccount.Config{
 		Audience:             stsAudience,
 		SubjectTokenType:     gcpJWT,

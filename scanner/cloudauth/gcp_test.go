@@ -570,7 +570,7 @@ func TestGCPWrongIdentity(t *testing.T) {
 			status: http.StatusBadRequest, body: `{"error":"invalid_grant","error_description":"The audience in ID Token [SUBJECT] does not match the expected audience."}` + padding}
 		c.Handle("sts.googleapis.com", sts)
 		googleRegistry(t, c, googleImage, "ya29.never")
-		id := Identity{Name: "serviceaccount apps/tagflow", Token: ksa, GCPWorkloadIdentityProvider: googleProvider}
+		id := Identity{Name: "serviceaccount apps/tagflow", Tokens: TokenFunc(ksa), GCPWorkloadIdentityProvider: googleProvider}
 		src := &Source{Cache: c.cacheFor(newFakeClock(), nil), Provider: GCP, Identity: id}
 
 		_, err := c.scan(context.Background(), src, googleImage)
@@ -586,7 +586,7 @@ func TestGCPWrongIdentity(t *testing.T) {
 		c.Handle("iamcredentials.googleapis.com", &googleIAM{t: t, bearer: "ya29.federated-secret", status: http.StatusForbidden,
 			body: `{"error":{"code":403,"message":"Permission 'iam.serviceAccounts.getAccessToken' denied for token BEARER","status":"PERMISSION_DENIED"}}`})
 		googleRegistry(t, c, googleImage, "ya29.never")
-		id := Identity{Name: "serviceaccount apps/tagflow", Token: ksa, GCPWorkloadIdentityProvider: googleProvider, GCPServiceAccount: googleSA}
+		id := Identity{Name: "serviceaccount apps/tagflow", Tokens: TokenFunc(ksa), GCPWorkloadIdentityProvider: googleProvider, GCPServiceAccount: googleSA}
 		src := &Source{Cache: c.cacheFor(newFakeClock(), nil), Provider: GCP, Identity: id}
 
 		_, err := c.scan(context.Background(), src, googleImage)
@@ -606,7 +606,7 @@ func TestGCPWrongIdentity(t *testing.T) {
 			return "", &url.Error{Op: "Post", URL: "https://10.0.0.1/api/v1/namespaces/apps/serviceaccounts/tagflow/token",
 				Err: &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}}
 		}
-		id := Identity{Name: "serviceaccount apps/tagflow", Token: unreachable, GCPWorkloadIdentityProvider: googleProvider}
+		id := Identity{Name: "serviceaccount apps/tagflow", Tokens: TokenFunc(unreachable), GCPWorkloadIdentityProvider: googleProvider}
 		src := &Source{Cache: c.cacheFor(newFakeClock(), nil), Provider: GCP, Identity: id}
 
 		_, err := c.scan(context.Background(), src, googleImage)
@@ -685,12 +685,12 @@ func TestGCPWorkloadIdentityFederation(t *testing.T) {
 			var audiences []string
 			id := Identity{
 				Name: "serviceaccount apps/tagflow",
-				Token: func(_ context.Context, aud string) (string, error) {
+				Tokens: TokenFunc(func(_ context.Context, aud string) (string, error) {
 					mu.Lock()
 					defer mu.Unlock()
 					audiences = append(audiences, aud)
 					return "eyJ.ksa-1.sig", nil
-				},
+				}),
 				GCPWorkloadIdentityProvider: googleProvider,
 				GCPServiceAccount:           tc.sa,
 			}
@@ -736,10 +736,10 @@ func TestGCPWorkloadIdentityGKE(t *testing.T) {
 		var audience string
 		id := Identity{
 			Name: "serviceaccount apps/tagflow",
-			Token: func(_ context.Context, aud string) (string, error) {
+			Tokens: TokenFunc(func(_ context.Context, aud string) (string, error) {
 				audience = aud
 				return "eyJ.ksa-gke.sig", nil
-			},
+			}),
 			GCPServiceAccount: googleSA,
 		}
 		src := &Source{Cache: c.cacheFor(newFakeClock(), nil), Provider: GCP, Identity: id}
@@ -774,7 +774,7 @@ func TestGCPWorkloadIdentityGKE(t *testing.T) {
 			asked := false
 			id := tc.id
 			id.Name = "serviceaccount apps/tagflow"
-			id.Token = func(context.Context, string) (string, error) { asked = true; return "eyJ.x.y", nil }
+			id.Tokens = TokenFunc(func(context.Context, string) (string, error) { asked = true; return "eyJ.x.y", nil })
 			src := &Source{Cache: c.cacheFor(newFakeClock(), nil), Provider: GCP, Identity: id}
 
 			_, err := c.scan(context.Background(), src, googleImage)
