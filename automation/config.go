@@ -9,6 +9,7 @@ import (
 	"github.com/tagflow/tagflow/internal/window"
 	"github.com/tagflow/tagflow/policy"
 	"github.com/tagflow/tagflow/scanner"
+	"github.com/tagflow/tagflow/trust"
 )
 
 // Kind is the kind of an object, as in the API.
@@ -105,6 +106,9 @@ type Policy struct {
 	Suspend bool
 	// SuspendReason, with Suspend, says why and since when; the status message ends with it.
 	SuspendReason string
+	// Verify, when set, admits only tags whose image has a signature it trusts (spec.verify);
+	// the others are skipped with the reason, as tags lacking a platform are.
+	Verify *trust.Spec
 }
 
 // GitSource is the Git repository an automation checks out.
@@ -157,6 +161,13 @@ type Automation struct {
 	Suspend  bool
 	// SuspendReason, with Suspend, says why and since when; the status message ends with it.
 	SuspendReason string
+	// IgnoreReverts turns off what a person's revert does (spec.update.onRevert: ignore):
+	// without it, a marked field a person set back from the value the automation pushed
+	// (or a pull request of the automation a person closed without merging) holds that
+	// policy's value for this automation — the field is left as the person set it, and the
+	// value is not proposed again — until the policy moves to another value or the
+	// automation is resumed.
+	IgnoreReverts bool
 	// Windows restricts when the automation commits and pushes: only while one of its
 	// recurring windows is open (none: at any time) and none of its freezes holds. A run
 	// outside records what waits and when it may push; Run runs it again at that time. The

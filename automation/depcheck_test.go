@@ -31,6 +31,8 @@ func forbiddenDep(dep string) string {
 	switch {
 	case strings.HasPrefix(dep, "k8s.io/kube-openapi/"):
 		return "" // OpenAPI schema types pulled in by kyaml (the setter's parser)
+	case dep == "k8s.io/klog/v2" || strings.HasPrefix(dep, "k8s.io/klog/v2/"):
+		return "" // a logging library, pulled in by certificate-transparency-go (sigstore-go's CT log list)
 	case strings.HasPrefix(dep, "k8s.io/"):
 		return "Kubernetes"
 	case strings.HasPrefix(dep, "sigs.k8s.io/controller-runtime"):

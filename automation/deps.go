@@ -3,6 +3,9 @@ package automation
 import (
 	"context"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
 	"github.com/tagflow/tagflow/committer"
 	"github.com/tagflow/tagflow/scanner"
 	"github.com/tagflow/tagflow/store"
@@ -48,6 +51,9 @@ type Scanner interface {
 	// Platforms returns the digest of repo:tag, from the registry, and the platforms that
 	// manifest provides, from cache when it has them.
 	Platforms(ctx context.Context, cache scanner.PlatformCache, repo scanner.Repository, tag string) (digest string, platforms []string, err error)
+	// RemoteOptions reaches repo's registry through the scanner's authenticated transport,
+	// for signature verification.
+	RemoteOptions(ctx context.Context, repo scanner.Repository) (name.Repository, []remote.Option, error)
 }
 
 // Committer is what the engine needs of the committer, which *committer.Committer

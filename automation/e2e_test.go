@@ -434,6 +434,9 @@ func TestIntegrationRun(t *testing.T) {
 	})
 	cfg.Policies = append(cfg.Policies, automation.Policy{ID: policyID("api"), Repository: automation.ObjectID{Name: "api"}, Spec: policy.Spec{SemVer: "^2"}})
 	cfg.Automations[0].Interval = time.Second // the automation now also runs on its own
+	// onRevert: ignore, so that the automation's interval puts back a marked line someone
+	// sets back (below); with the default, that becomes a hold (revert_e2e_test.go).
+	cfg.Automations[0].IgnoreReverts = true
 	if err := e.Apply(cfg); err != nil {
 		t.Fatal(err)
 	}

@@ -89,6 +89,8 @@ type Engine struct {
 
 	notesMu sync.Mutex
 	notes   map[ObjectID]*runNote // see setRunNote
+
+	trust verdicts // signature verifications (spec.verify)
 }
 
 // policyState is what the engine remembers about a policy between evaluations.

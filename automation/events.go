@@ -269,7 +269,7 @@ func pullRequestEvents(before, after []PullRequestInfo, ev func(EventType) Event
 		switch {
 		case old == nil || old.Number != pr.Number || old.URL != pr.URL:
 			t = EventPullRequestOpened
-		case *old != pr:
+		case old.Commit != pr.Commit || old.Digest != pr.Digest:
 			t = EventPullRequestUpdated
 		default:
 			continue

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/tagflow/tagflow/committer"
+	"github.com/tagflow/tagflow/committer/forge"
 	"github.com/tagflow/tagflow/internal/tmpl"
 	"github.com/tagflow/tagflow/policy"
 	"github.com/tagflow/tagflow/scanner"
@@ -312,11 +313,12 @@ func (e *Engine) policyState(id ObjectID) policyState {
 
 // timeDependent reports whether a policy's result may change with time alone: minAge, a
 // hold that expires, or a digest read from the registry on every evaluation (a reflected
-// digest, or platforms: a tag pushed again may provide a platform it lacked).
+// digest, or platforms: a tag pushed again may provide a platform it lacked; or verify: a
+// signature may be pushed after its tag).
 func timeDependent(pe *policyEntry) bool {
 	spec := pe.cfg.Spec
 	return spec.MinAge > 0 || spec.Hold != nil && !spec.Hold.Until.IsZero() || pe.cfg.ReflectDigest == ReflectAlways ||
-		len(spec.Platforms) > 0
+		len(spec.Platforms) > 0 || pe.cfg.Verify != nil
 }
 
 // selectTag runs the policy over tags and finds the digest of the winner when the policy
@@ -330,7 +332,12 @@ func (e *Engine) selectTag(ctx context.Context, s sink, id ObjectID, pe *policyE
 			facts.firstScan = info.FirstSuccess
 		}
 	}
-	sel, err := pe.pol.Select(in.tags, policy.Inputs{Facts: facts, Now: now})
+	inputs := policy.Inputs{Facts: facts, Now: now}
+	verified := map[string]string{} // tag → the digest whose signature verified
+	if pe.cfg.Verify != nil {
+		inputs.Accept = e.acceptSigned(ctx, pe.cfg.Verify, re.cfg.Scan, verified)
+	}
+	sel, err := pe.pol.Select(in.tags, inputs)
 	var next time.Time
 	var we *policy.WaitingError
 	switch {
@@ -344,7 +351,11 @@ func (e *Engine) selectTag(ctx context.Context, s sink, id ObjectID, pe *policyE
 		err = fmt.Errorf("fetching creation times: %w", facts.err)
 	}
 	var digest string
-	if err == nil {
+	switch d, ok := verified[sel.Tag]; {
+	case err != nil:
+	case ok && pe.cfg.ReflectDigest != "" && pe.cfg.ReflectDigest != ReflectNever:
+		digest = d // the image whose signature verified, not one pushed since
+	default:
 		digest, err = e.reflectDigest(ctx, pe, re, sel.Tag)
 	}
 	e.metrics.PolicyEvaluated(id, time.Since(start), err)
@@ -623,9 +634,10 @@ func (e *Engine) runAutomation(ctx context.Context, c *compiled, id ObjectID) (r
 	}
 	prev, _ := e.status(id)
 	ff := &forgeFor{a: ae.cfg}
+	rv := e.newReverts(ae, prev, vals)
 	var outs []groupOutcome
 	for _, g := range groups {
-		o, ok := e.runGroup(ctx, ae, g, findPR(prev.PullRequests, g.branch), ff)
+		o, ok := e.runGroup(ctx, ae, g, findPR(prev.PullRequests, g.branch), ff, rv)
 		if !ok {
 			return ObjectResult{}, false
 		}
@@ -643,7 +655,7 @@ func (e *Engine) runAutomation(ctx context.Context, c *compiled, id ObjectID) (r
 		}
 	}
 	e.setRunNote(id, note)
-	st := s.record(id, runStatus(id, ae, outs, e.now().UTC()))
+	st := s.record(id, runStatus(id, ae, outs, e.now().UTC(), rv, vals))
 	e.setRunNote(id, nil)
 	r := resultOf(st)
 	r.PullRequests = st.PullRequests
@@ -668,8 +680,10 @@ func (e *Engine) runAutomation(ctx context.Context, c *compiled, id ObjectID) (r
 }
 
 // runStatus returns the status change of an automation whose push groups did outs at now.
-func runStatus(id ObjectID, ae *autoEntry, outs []groupOutcome, now time.Time) func(*ObjectStatus) {
+func runStatus(id ObjectID, ae *autoEntry, outs []groupOutcome, now time.Time, rv *reverts, vals []setter.Value) func(*ObjectStatus) {
+	adopted, holds := rv.adopt(ae, outs, vals), rv.list()
 	return func(st *ObjectStatus) {
+		st.Adopted, st.RevertHolds, st.Held = adopted, holds, heldSummary(holds)
 		ran := true // every commit went through (a failed pull request still counts as a run)
 		for _, o := range outs {
 			if o.err != nil && o.reason != ReasonPullRequestFailed {
@@ -695,6 +709,9 @@ func runStatus(id ObjectID, ae *autoEntry, outs []groupOutcome, now time.Time) f
 			if n := o.summary(); n != "" {
 				notes = append(notes, n)
 			}
+		}
+		if st.Held != "" {
+			notes = append(notes, st.Held)
 		}
 		if ae.cfg.PullRequest != nil {
 			st.PullRequests = mergePRs(st.PullRequests, outs)
@@ -766,12 +783,20 @@ func (o groupOutcome) summary() string {
 
 // runGroup commits the values of one push group and syncs its pull request. ok is false
 // when ctx ended first.
-func (e *Engine) runGroup(ctx context.Context, ae *autoEntry, g pushGroup, prev *PullRequestInfo, ff *forgeFor) (groupOutcome, bool) {
+func (e *Engine) runGroup(ctx context.Context, ae *autoEntry, g pushGroup, prev *PullRequestInfo, ff *forgeFor, rv *reverts) (groupOutcome, bool) {
 	id := ae.cfg.ID
-	update := func(ctx context.Context, dir string) (*setter.Result, error) {
-		return setter.Set(ctx, dir, g.vals, setter.Options{})
+	if ae.cfg.PullRequest != nil && g.branch != "" && prev != nil && prev.Number > 0 && len(prev.Refs) > 0 && !rv.ignore {
+		// A pull request a person closed without merging holds what it proposed; this is
+		// asked before the push, which would otherwise propose it again.
+		if c, err := ff.client(); err == nil {
+			if got, err := c.Get(ctx, prev.Number); err == nil && got.State != forge.StateOpen {
+				rv.pullRequestGone(prev, got, g.vals)
+			} else if err != nil {
+				e.log.Info("reading the state of the pull request", "object", id.String(), "number", prev.Number, "error", err.Error())
+			}
+		}
 	}
-	req := request(ae, g.vals, update)
+	req := request(ae, g.vals, rv.update(g.vals, false))
 	req.PushBranch = g.branch
 	var rendered *prText // the pull request's title and body, for the change that was pushed
 	if ae.cfg.PullRequest != nil && g.branch != "" {
@@ -822,6 +847,11 @@ func (e *Engine) runGroup(ctx context.Context, ae *autoEntry, g pushGroup, prev 
 	pr, err := e.syncPullRequest(ctx, ae, g, out, rendered, prev, ff)
 	if err == nil {
 		e.lookUpGone(ctx, ae, prev, &pr, ff)
+	}
+	if pr.info != nil && (out.Pushed || out.UpToDate) {
+		info := *pr.info
+		info.Refs = proposed(out, g.vals)
+		pr.info = &info
 	}
 	o.pr = &pr
 	if err != nil {

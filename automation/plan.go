@@ -149,9 +149,11 @@ func (e *Engine) planAutomation(ctx context.Context, c *compiled, id ObjectID, s
 		return resultOf(s.record(id, fail(pushGroupsReason(err), err))), AutomationPlan{}, false
 	}
 	p = AutomationPlan{ID: id, URL: committer.RedactURL(ae.cfg.Git.URL)}
+	prev, _ := e.status(id)
+	rv := e.newReverts(ae, prev, vals) // what a person undid stays undone in the plan too
 	var branches []string
 	for _, g := range groups {
-		branch, reason, err := e.planGroup(ctx, s, ae, g, &p, len(branches) == 0)
+		branch, reason, err := e.planGroup(ctx, s, ae, g, &p, len(branches) == 0, rv)
 		if err != nil {
 			return resultOf(s.record(id, fail(reason, err))), AutomationPlan{}, false
 		}
@@ -171,11 +173,8 @@ func (e *Engine) planAutomation(ctx context.Context, c *compiled, id ObjectID, s
 // planGroup adds the plan of one push group to p; first says no earlier group has
 // changes. It returns the branch that would receive the group's changes, empty when it
 // has none, or the reason and error of a plan that cannot be computed.
-func (e *Engine) planGroup(ctx context.Context, s sink, ae *autoEntry, g pushGroup, p *AutomationPlan, first bool) (branch, reason string, err error) {
-	update := func(ctx context.Context, dir string) (*setter.Result, error) {
-		return setter.Set(ctx, dir, g.vals, setter.Options{DryRun: true})
-	}
-	req := request(ae, g.vals, update)
+func (e *Engine) planGroup(ctx context.Context, s sink, ae *autoEntry, g pushGroup, p *AutomationPlan, first bool, rv *reverts) (branch, reason string, err error) {
+	req := request(ae, g.vals, rv.update(g.vals, true))
 	req.PushBranch = g.branch
 	out, err := e.commit.Plan(ctx, req)
 	if err != nil {

@@ -57,6 +57,9 @@ type PullRequestInfo struct {
 	// same again makes no call to the forge.
 	Commit string `json:"commit,omitempty"`
 	Digest string `json:"digest,omitempty"`
+	// Refs maps each policy ("NAMESPACE:NAME") the pull request changes to the reference
+	// it proposes: what a person's closing it without merging holds back.
+	Refs map[string]string `json:"refs,omitempty"`
 }
 
 // ImageUpdate is one image a pull request changes: the distinct change of one policy.

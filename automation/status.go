@@ -53,6 +53,45 @@ type ObjectStatus struct {
 	// NextWindow is when the automation may push next, while its last run found it outside
 	// its update windows or in a freeze (zero otherwise).
 	NextWindow time.Time `json:"nextWindow,omitzero"`
+	// Adopted maps each policy ("NAMESPACE:NAME", as markers name it) to what the
+	// automation last brought to its branch: pushed there, or in a pull request since
+	// merged. A person's revert is told from it.
+	Adopted map[string]AdoptedRef `json:"adopted,omitempty"`
+	// RevertHolds are the values a person undid, which the automation leaves alone (see
+	// Automation.IgnoreReverts), sorted by policy. Held (above) sums them up.
+	RevertHolds []RevertHold `json:"revertHolds,omitempty"`
+}
+
+// AdoptedRef is a reference an automation brought to its branch, and the commit that did.
+type AdoptedRef struct {
+	Ref    string `json:"ref"`
+	Commit string `json:"commit,omitempty"`
+}
+
+// RevertHold is a policy's value an automation does not set again: a person reverted it
+// (Commit, Author) or closed the pull request proposing it without merging (PullRequest).
+type RevertHold struct {
+	// Policy is "NAMESPACE:NAME"; Ref the reference held back.
+	Policy string `json:"policy"`
+	Ref    string `json:"ref"`
+	// Commit and Author are the person's commit that changed the field back.
+	Commit string `json:"commit,omitempty"`
+	Author string `json:"author,omitempty"`
+	// PullRequest is the URL (or number) of the pull request closed without merging.
+	PullRequest string    `json:"pullRequest,omitempty"`
+	Since       time.Time `json:"since,omitzero"`
+}
+
+// String is e.g. "shop:web at ghcr.io/acme/web:1.3.0 (reverted by Jane Doe <jane@example.com> in 1a2b3c4d5e6f)".
+func (h RevertHold) String() string {
+	why := "reverted"
+	switch {
+	case h.PullRequest != "":
+		why = "pull request " + h.PullRequest + " closed without merging"
+	case h.Commit != "":
+		why = fmt.Sprintf("reverted by %s in %s", h.Author, short(h.Commit))
+	}
+	return fmt.Sprintf("%s at %s (%s)", h.Policy, h.Ref, why)
 }
 
 // Failed reports whether the object is failing: not ready, and neither suspended nor still

@@ -97,8 +97,10 @@ func (e *Engine) waitForWindow(ctx context.Context, s sink, ae *autoEntry, vals 
 		return failed(pushGroupsReason(err), err)
 	}
 	var p AutomationPlan
+	prev, _ := e.status(id)
+	rv := e.newReverts(ae, prev, vals)
 	for _, g := range groups {
-		if _, reason, err := e.planGroup(ctx, s, ae, g, &p, len(p.Files) == 0); err != nil {
+		if _, reason, err := e.planGroup(ctx, s, ae, g, &p, len(p.Files) == 0, rv); err != nil {
 			if ctx.Err() != nil {
 				return ObjectResult{}, false, true
 			}

@@ -16,7 +16,8 @@ import (
 // result, which commit message templates see as .Changed, or an error.
 //
 // Update may run more than once in one Run: when a push is rejected, the committer fetches
-// the new head and calls it again on a fresh worktree.
+// the new head and calls it again on a fresh worktree. Its context carries the History of
+// that head (HistoryFrom), to tell who last changed a file.
 type Update func(ctx context.Context, dir string) (changed *setter.Result, err error)
 
 // AutomationObject names the automation a run belongs to. Commit message templates see it

@@ -197,7 +197,7 @@ func notReady(kind, namespace, name string, err error) *problem {
 }
 
 func (b *builder) secrets(namespace string) convert.Secrets {
-	return convert.Secrets{Lookup: b.c.secrets.lookup(b.ctx, namespace, b.used)}
+	return convert.Secrets{Lookup: b.c.secrets.lookup(b.ctx, namespace, b.used), All: b.c.secrets.all(b.ctx, namespace, b.used)}
 }
 
 // serviceAccounts reads the imagePullSecrets of ServiceAccounts from the API server.
@@ -224,7 +224,7 @@ func (b *builder) policy(p *v1.ImagePolicy, repos map[types.NamespacedName]*v1.I
 	if err := p.Validate(); err != nil {
 		return automation.Policy{}, invalid(err)
 	}
-	conv, err := convert.Policy(p)
+	conv, err := convert.Policy(p, b.secrets(p.Namespace))
 	if err != nil {
 		return conv, &problem{reason: reasonNotSupported, stalled: true, message: fmt.Sprintf("%s %s/%s: %v", v1.ImagePolicyKind, p.Namespace, p.Name, err)}
 	}

@@ -96,6 +96,15 @@ func (s *secretCache) lookup(ctx context.Context, namespace string, used map[typ
 	}
 }
 
+// all returns a function reading every key of a Secret of namespace, recording in used
+// that the object depends on it.
+func (s *secretCache) all(ctx context.Context, namespace string, used map[types.NamespacedName]bool) func(name string) (map[string][]byte, error) {
+	return func(name string) (map[string][]byte, error) {
+		used[types.NamespacedName{Namespace: namespace, Name: name}] = true
+		return s.get(ctx, namespace, name)
+	}
+}
+
 // dockerConfig is the part of a Docker config file that holds credentials.
 type dockerConfig struct {
 	Auths map[string]json.RawMessage `json:"auths"`

@@ -237,3 +237,15 @@ func (s *Scanner) CachedFacts(ctx context.Context, cache FactCache, repo Reposit
 	}
 	return f, nil
 }
+
+// RemoteOptions returns repo's reference and the go-containerregistry options that reach
+// its registry through the scanner: the authenticated transport of repo (its credentials,
+// TLS, proxy), under the registry's limits and retries, with ctx. Signature verification
+// (package trust) reads signatures with them. The error is an *Error.
+func (s *Scanner) RemoteOptions(ctx context.Context, repo Repository) (name.Repository, []remote.Option, error) {
+	p, err := s.prepare(ctx, repo)
+	if err != nil {
+		return name.Repository{}, nil, s.fail("reaching the registry of", repo.Image, repo, p, err)
+	}
+	return p.ref, []remote.Option{remote.WithTransport(p.rt), remote.WithContext(ctx)}, nil
+}

@@ -71,6 +71,8 @@ type ControlResult struct {
 	Override *store.Override `json:"override,omitempty"`
 	// WasSuspended, for resume, says whether there was a suspension to end.
 	WasSuspended bool `json:"wasSuspended,omitempty"`
+	// Released, for resume of an automation, are the revert holds it released.
+	Released []automation.RevertHold `json:"released,omitempty"`
 	// Error is the failure of the request, one line; empty on success.
 	Error string `json:"error,omitempty"`
 }
@@ -317,8 +319,11 @@ func (s *Service) controlResume(_ context.Context, req ControlRequest) (ControlR
 		return ControlResult{}, err
 	}
 	res := ControlResult{Object: id}
+	if id.Kind == automation.KindAutomation {
+		res.Released = s.Engine.ReleaseHolds(id)
+	}
 	if _, ok := ov[id.String()]; !ok {
-		if suspended {
+		if suspended && len(res.Released) == 0 {
 			return res, fmt.Errorf("%s is suspended in its definition (spec.suspend), not by tagflow suspend: edit its file", id)
 		}
 		return res, nil

@@ -25,6 +25,13 @@ type latestOptions struct {
 	numerical    string
 	filterTags   string
 	extract      string
+	// verifyKeys, verifyIdentity, verifyIssuer and verifyRoot admit only tags whose image
+	// has a cosign signature by one of the keys or by the keyless identity.
+	verifyKeys     []string
+	verifyIdentity string
+	verifyIssuer   string
+	verifyRoot     string
+	stderr         io.Writer // where skipped tags are listed; nil: nowhere
 	// empty names the flags given with an empty value ("IMAGE" for an empty argument). An
 	// empty value means nothing to any of them, so it is refused as any bad value is,
 	// never taken for "not given".
@@ -44,10 +51,19 @@ At most one ordering: --semver RANGE, --alphabetical asc|desc or --numerical asc
 Without one, --semver '` + defaultSemVer + `' picks the highest stable version. --filter-tags keeps
 the tags its regular expression matches; --extract orders them by a value built from its
 named groups ($name). A flag given an empty value is an error, like any invalid value;
-leave a flag out to get its default.`,
+leave a flag out to get its default.
+
+With --verify-key FILE (a cosign public key, repeatable) or --verify-identity SUBJECT (a
+regular expression of a keyless signer's certificate identity, with --verify-issuer ISSUER,
+default any), only tags whose image has a cosign signature that verifies are eligible, as
+an ImagePolicy's spec.verify admits them; the tags skipped are listed on standard error.
+Keyless signatures are checked against the public Sigstore instance, or the trusted root
+--verify-trusted-root FILE names.`,
 		Example: `  tagflow latest ghcr.io/fluxcd/flux-cli --semver '^2.0'
   tagflow latest --tags-from tags.txt --filter-tags '^main-[a-f0-9]+-(?P<ts>[0-9]+)' --extract '$ts' --numerical asc
-  crane ls nginx | tagflow latest --tags-from - --semver '~1.27'`,
+  crane ls nginx | tagflow latest --tags-from - --semver '~1.27'
+  tagflow latest ghcr.io/acme/web --semver '^1.0' --verify-key cosign.pub
+  tagflow latest ghcr.io/acme/web --verify-identity '^https://github.com/acme/web/' --verify-issuer '^https://token.actions.githubusercontent.com$'`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 {
@@ -57,6 +73,7 @@ leave a flag out to get its default.`,
 				}
 			}
 			o.empty = append(o.empty, emptyFlags(cmd.Flags())...)
+			o.stderr = cmd.ErrOrStderr()
 			return runLatest(cmd.Context(), cmd.OutOrStdout(), cmd.InOrStdin(), o)
 		},
 	}
@@ -67,6 +84,10 @@ leave a flag out to get its default.`,
 	f.StringVar(&o.numerical, "numerical", "", "order tags as numbers: asc picks the greatest, desc the least")
 	f.StringVar(&o.filterTags, "filter-tags", "", "regular expression a tag must match")
 	f.StringVar(&o.extract, "extract", "", "template of the value to order by, from --filter-tags groups ($name)")
+	f.StringArrayVar(&o.verifyKeys, "verify-key", nil, "only tags whose image has a cosign signature by this public key (FILE; repeatable)")
+	f.StringVar(&o.verifyIdentity, "verify-identity", "", "only tags whose image has a keyless cosign signature by this identity (a regular expression of the certificate's subject)")
+	f.StringVar(&o.verifyIssuer, "verify-issuer", "", "with --verify-identity: the OIDC issuer, a regular expression (default: any)")
+	f.StringVar(&o.verifyRoot, "verify-trusted-root", "", "Sigstore trusted root (trusted_root.json) for keyless signatures (default: the public Sigstore instance)")
 	return cmd
 }
 
@@ -79,15 +100,28 @@ func runLatest(ctx context.Context, w io.Writer, stdin io.Reader, o latestOption
 	if err != nil {
 		return usageError{err}
 	}
+	verifier, err := o.verifier()
+	if err != nil {
+		return err
+	}
 	tags, err := o.tags(ctx, stdin)
 	if err != nil {
 		return err
 	}
-	tag, err := p.Latest(tags)
+	var in policy.Inputs
+	if verifier != nil {
+		in.Accept = acceptSigned(ctx, o.image, verifier)
+	}
+	res, err := p.Select(tags, in)
+	if o.stderr != nil {
+		for _, sk := range res.Skipped {
+			fmt.Fprintln(o.stderr, sk.String())
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", o.source(), err)
 	}
-	_, err = fmt.Fprintln(w, tag)
+	_, err = fmt.Fprintln(w, res.Tag)
 	return err
 }
 
@@ -110,6 +144,10 @@ func (o latestOptions) spec() (policy.Spec, error) {
 		return policy.Spec{}, usagef("--semver, --alphabetical and --numerical exclude each other")
 	case o.extract != "" && o.filterTags == "":
 		return policy.Spec{}, usagef("--extract needs --filter-tags")
+	case o.verifying() && o.image == "":
+		return policy.Spec{}, usagef("--verify-key and --verify-identity need IMAGE: signatures are read from its registry")
+	case (o.verifyIssuer != "" || o.verifyRoot != "") && o.verifyIdentity == "":
+		return policy.Spec{}, usagef("--verify-issuer and --verify-trusted-root need --verify-identity")
 	}
 	spec := policy.Spec{SemVer: o.semver, Alphabetical: o.alphabetical, Numerical: o.numerical}
 	if orderings == 0 {

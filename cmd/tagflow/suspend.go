@@ -94,6 +94,14 @@ func runResume(ctx context.Context, w io.Writer, args []string, o controlOptions
 	if err != nil {
 		return err
 	}
+	for _, h := range res.Released {
+		if _, err := fmt.Fprintf(w, "%s: released the hold on %s; the next run sets it again\n", res.Object, h); err != nil {
+			return err
+		}
+	}
+	if !res.WasSuspended && len(res.Released) > 0 {
+		return nil
+	}
 	if !res.WasSuspended {
 		_, err = fmt.Fprintf(w, "%s was not suspended\n", res.Object)
 		return err

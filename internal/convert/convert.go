@@ -52,7 +52,7 @@ func Objects(objs *load.Objects, secrets Secrets, clouds CloudLogins) (automatio
 	}
 	for i := range objs.ImagePolicies {
 		p := &objs.ImagePolicies[i]
-		c, err := Policy(p)
+		c, err := Policy(p, secrets)
 		if err != nil {
 			errs = append(errs, problem(v1.ImagePolicyKind, p.Namespace, p.Name, err))
 			continue
@@ -251,7 +251,7 @@ func registryTLS(secrets Secrets, name string) (scanner.TLS, error) {
 }
 
 // Policy converts one ImagePolicy.
-func Policy(p *v1.ImagePolicy) (automation.Policy, error) {
+func Policy(p *v1.ImagePolicy, secrets Secrets) (automation.Policy, error) {
 	s := p.Spec
 	ns := s.ImageRepositoryRef.Namespace
 	if ns == "" {
@@ -278,14 +278,22 @@ func Policy(p *v1.ImagePolicy) (automation.Policy, error) {
 	if h := s.Hold; h != nil {
 		spec.Hold = &policy.Hold{Tag: h.Tag, Reason: h.Reason, Until: timeOf(h.Until)}
 	}
-	return automation.Policy{
+	conv := automation.Policy{
 		ID:            automation.ObjectID{Kind: automation.KindPolicy, Namespace: p.Namespace, Name: p.Name},
 		Repository:    automation.ObjectID{Kind: automation.KindRepository, Namespace: ns, Name: s.ImageRepositoryRef.Name},
 		Spec:          spec,
 		ReflectDigest: automation.ReflectDigest(s.DigestReflectionPolicy),
 		Suspend:       s.Suspend,
 		SuspendReason: suspendReason(s.Suspend, p.Annotations),
-	}, nil
+	}
+	if v := s.Verify; v != nil {
+		ts, err := trustSpec(v, secrets)
+		if err != nil {
+			return conv, fmt.Errorf("spec.verify: %w", err)
+		}
+		conv.Verify = ts
+	}
+	return conv, nil
 }
 
 // suspendReason is the reason of a suspended object's v1.SuspendReasonAnnotation.
@@ -323,6 +331,7 @@ func automationFrom(a *v1.ImageUpdateAutomation, apiVersion string, secrets Secr
 	out.Windows = sched
 	if s.Update != nil {
 		out.Path = s.Update.Path
+		out.IgnoreReverts = s.Update.OnRevert == v1.OnRevertIgnore
 	}
 	git := s.GitSpec
 	if git == nil {
