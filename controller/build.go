@@ -108,15 +108,18 @@ func (c *Controller) build(ctx context.Context) error {
 		state[id] = st
 	}
 	requests := c.requests
-	c.requests = map[automation.ObjectID]string{}
+	c.requests = map[automation.ObjectID]reconcileRequest{}
 	c.mu.Unlock()
 
 	// Serve the reconcile requests of applied objects before the new state is published
 	// (the status writer reads it without a lock).
-	for id, v := range requests {
+	for id, r := range requests {
 		st := state[id]
 		if st == nil {
 			continue // deleted meanwhile
+		}
+		if r.release {
+			c.engine.ReleaseHolds(id)
 		}
 		if st.problem == nil {
 			if err := c.engine.Request(ctx, id); err != nil && !errors.Is(err, automation.ErrNotRunning) {
@@ -124,7 +127,7 @@ func (c *Controller) build(ctx context.Context) error {
 				continue
 			}
 		}
-		st.handled = v
+		st.handled = r.value
 	}
 	c.mu.Lock()
 	c.state = state

@@ -52,7 +52,7 @@ type Controller struct {
 
 	mu       sync.Mutex
 	state    map[automation.ObjectID]*objectState
-	requests map[automation.ObjectID]string // reconcile requests waiting for the next build
+	requests map[automation.ObjectID]reconcileRequest // reconcile requests waiting for the next build
 }
 
 // objectState is what the controller knows of one object between builds.
@@ -117,7 +117,7 @@ func New(opts Options) (*Controller, error) {
 		dirty:    make(chan struct{}, 1),
 		synced:   make(chan struct{}, 1),
 		state:    map[automation.ObjectID]*objectState{},
-		requests: map[automation.ObjectID]string{},
+		requests: map[automation.ObjectID]reconcileRequest{},
 	}
 	if fl.receivers {
 		c.notes = newNotifications(c)

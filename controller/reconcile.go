@@ -38,19 +38,27 @@ func (r *reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 		return reconcile.Result{}, fmt.Errorf("%s %s: %w", r.kind, req.NamespacedName, err)
 	}
 	if v, ok := obj.GetAnnotations()[r.c.flavour.requestAnnotation]; ok && v != lastHandled(obj) {
-		r.c.request(automation.ObjectID{Kind: r.kind, Namespace: req.Namespace, Name: req.Name}, v)
+		id := automation.ObjectID{Kind: r.kind, Namespace: req.Namespace, Name: req.Name}
+		r.c.request(id, v, r.kind == automation.KindAutomation && obj.GetAnnotations()[v1.ReleaseHoldsAnnotation] == v)
 	}
 	r.c.markDirty()
 	return reconcile.Result{}, nil
 }
 
-// request records a reconcile request, served after the next build applies the object.
-func (c *Controller) request(id automation.ObjectID, value string) {
+// request records a reconcile request, served after the next build applies the object;
+// release asks to release the automation's revert holds with it (tagflow resume).
+func (c *Controller) request(id automation.ObjectID, value string, release bool) {
 	c.mu.Lock()
 	if st := c.state[id]; st == nil || st.handled != value {
-		c.requests[id] = value
+		c.requests[id] = reconcileRequest{value: value, release: release}
 	}
 	c.mu.Unlock()
+}
+
+// reconcileRequest is a reconcile request waiting for the next build.
+type reconcileRequest struct {
+	value   string // the annotation's value
+	release bool   // release the automation's revert holds first
 }
 
 // lastHandled is the reconcile request the object's status says was served.

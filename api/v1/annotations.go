@@ -13,3 +13,8 @@ const ReconcileRequestAnnotation = "image.tagflow.dev/requestedAt"
 // --reason` writes it, `tagflow resume` removes it, and the object's status message ends
 // with it while the object is suspended.
 const SuspendReasonAnnotation = "image.tagflow.dev/suspendReason"
+
+// ReleaseHoldsAnnotation, on an ImageUpdateAutomation, releases the holds on values a
+// person reverted (spec.update.onRevert) when it equals the reconcile request served with
+// it: `tagflow resume automation NAME --kubeconfig K` sets both to the same time.
+const ReleaseHoldsAnnotation = "image.tagflow.dev/releaseHoldsAt"

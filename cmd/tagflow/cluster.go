@@ -155,7 +155,12 @@ func (c *cluster) SetSuspend(ctx context.Context, id automation.ObjectID, suspen
 		annotations[v1.SuspendReasonAnnotation] = reason
 	}
 	if !suspend {
-		annotations[c.request] = time.Now().UTC().Format(time.RFC3339Nano)
+		now := time.Now().UTC().Format(time.RFC3339Nano)
+		annotations[c.request] = now
+		if id.Kind == automation.KindAutomation {
+			// and release the holds on what a person reverted (spec.update.onRevert)
+			annotations[v1.ReleaseHoldsAnnotation] = now
+		}
 	}
 	_, err = c.patch(ctx, id, map[string]any{
 		"metadata": map[string]any{"annotations": annotations},
