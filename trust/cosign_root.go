@@ -19,19 +19,24 @@ const sigstoreRootTimeout = 30 * time.Second
 
 // sigstorePublicGoodRoot fetches the public-good Sigstore instance's trusted root through
 // TUF, from the root of trust embedded in sigstore-go, caching the TUF metadata under
-// os.UserCacheDir()/tagflow/sigstore. Offline it fails within the context's deadline (or
+// os.UserCacheDir()/tagflow/sigstore (or TMPDIR/tagflow-sigstore when that cannot be
+// written). Offline it fails within the context's deadline (or
 // sigstoreRootTimeout) instead of waiting for a network.
 func sigstorePublicGoodRoot(ctx context.Context) (*root.TrustedRoot, error) {
 	ctx, cancel := context.WithTimeout(ctx, sigstoreRootTimeout)
 	defer cancel()
-	cache, err := os.UserCacheDir()
-	if err != nil {
-		cache = os.TempDir()
+	dir := ""
+	if cache, err := os.UserCacheDir(); err == nil {
+		dir = filepath.Join(cache, "tagflow", "sigstore")
+	}
+	if dir == "" || os.MkdirAll(dir, 0o700) != nil {
+		// No writable cache directory (a read-only root file system in a pod): /tmp.
+		dir = filepath.Join(os.TempDir(), "tagflow-sigstore")
 	}
 	f := fetcher.NewDefaultFetcher()
 	f.SetHTTPClient(sigstoreContextClient{ctx})
 	opts := tuf.DefaultOptions().
-		WithCachePath(filepath.Join(cache, "tagflow", "sigstore")).
+		WithCachePath(dir).
 		WithFetcher(f).
 		WithContext(ctx)
 	tr, err := root.FetchTrustedRootWithOptions(opts)

@@ -38,6 +38,9 @@ func trustSpec(v *v1.OCIRepositoryVerification, secrets Secrets) (*trust.Spec, e
 		for _, k := range keys {
 			switch {
 			case strings.HasSuffix(k, ".pub"):
+				if _, err := trust.NewCosign(trust.CosignOptions{PublicKeys: [][]byte{data[k]}}); err != nil {
+					return nil, fmt.Errorf("secretRef: secret %q, key %q: %w", v.SecretRef.Name, k, err)
+				}
 				spec.Cosign.PublicKeys = append(spec.Cosign.PublicKeys, data[k])
 			case k == trustedRootKey:
 				spec.Cosign.TrustedRoot = data[k]
