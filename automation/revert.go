@@ -102,45 +102,54 @@ func (r *reverts) hold(h RevertHold) {
 }
 
 // update returns the committer's Update for vals (a dry run with dryRun): the setter,
-// without the values a hold keeps back. A value the automation adopted before that a marked field no longer holds
-// was changed on the branch since: when the commit that last changed that file is not the
-// automation's, a person set it back, and the value is held (not set again) from now on.
+// without the values a hold keeps back. A value the automation adopted before that the
+// setter had to set again was changed on the branch since: when the commit that last
+// changed that file is not the automation's, a person set it back, and the value is held —
+// the files the setter changed are put back as the head has them and the setter runs again
+// without it. In the usual run nothing of that kind is found, and the setter runs once.
 func (r *reverts) update(vals []setter.Value, dryRun bool) committer.Update {
 	return func(ctx context.Context, dir string) (*setter.Result, error) {
 		vals := r.held(vals)
-		if hist, ok := committer.HistoryFrom(ctx); ok && !r.ignore {
-			found, err := r.find(ctx, dir, hist, vals)
-			if err != nil {
+		res, err := setter.Set(ctx, dir, vals, setter.Options{DryRun: dryRun})
+		hist, ok := committer.HistoryFrom(ctx)
+		if err != nil || !ok || r.ignore {
+			return res, err
+		}
+		found := r.find(hist, vals, res)
+		if len(found) == 0 {
+			return res, nil
+		}
+		for _, h := range found {
+			r.hold(h)
+		}
+		if !dryRun {
+			files := make([]string, 0, len(res.Files))
+			for _, f := range res.Files {
+				files = append(files, path.Join(r.base, f.Path))
+			}
+			if err := hist.Restore(files...); err != nil {
 				return nil, err
 			}
-			for _, h := range found {
-				r.hold(h)
-			}
-			vals = r.held(vals)
 		}
-		return setter.Set(ctx, dir, vals, setter.Options{DryRun: dryRun})
+		return setter.Set(ctx, dir, r.held(vals), setter.Options{DryRun: dryRun})
 	}
 }
 
-// find returns the holds vals would undo: the values the automation adopted before that a
-// person's commit changed back.
-func (r *reverts) find(ctx context.Context, dir string, hist committer.History, vals []setter.Value) ([]RevertHold, error) {
+// find returns the holds among the changes res made: values the automation adopted before
+// that a person's commit changed back.
+func (r *reverts) find(hist committer.History, vals []setter.Value, res *setter.Result) []RevertHold {
 	candidates := map[string]AdoptedRef{}
 	for _, v := range vals {
 		if a, ok := r.adopted[v.Policy]; ok && a.Ref == refString(v) {
 			candidates[v.Policy] = a
 		}
 	}
-	if len(candidates) == 0 {
-		return nil, nil
-	}
-	dry, err := setter.Set(ctx, dir, vals, setter.Options{DryRun: true})
-	if err != nil {
-		return nil, err
+	if len(candidates) == 0 || res == nil {
+		return nil
 	}
 	var found []RevertHold
 	seen := map[string]bool{}
-	for _, c := range dry.AllChanges() {
+	for _, c := range res.AllChanges() {
 		a, ok := candidates[c.Policy]
 		if !ok || seen[c.Policy] {
 			continue
@@ -160,7 +169,7 @@ func (r *reverts) find(ctx context.Context, dir string, hist committer.History, 
 			Author: fmt.Sprintf("%s <%s>", commit.AuthorName, commit.AuthorEmail), Since: r.now,
 		})
 	}
-	return found, nil
+	return found
 }
 
 // ours reports whether the automation made commit c (its author and committer are the

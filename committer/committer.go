@@ -238,7 +238,7 @@ func (j *job) attempt(ctx context.Context, res *Result) error {
 	if err != nil {
 		return fmt.Errorf("automation %s: %w", req.Automation, err)
 	}
-	changed, err := req.Update(withHistory(ctx, j.clone.repo, head), dir)
+	changed, err := req.Update(withHistory(ctx, j.clone.repo, j.clone.dir, head), dir)
 	res.Changed = changed
 	if err != nil {
 		return fmt.Errorf("automation %s: updating files in %s: %w", req.Automation, rem.redacted, err)

@@ -3,6 +3,10 @@ package committer
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -12,7 +16,8 @@ import (
 )
 
 // History reads the history of the commit an Update is applied to, so that an update can
-// tell who last changed a file: HistoryFrom returns it from the Update's context.
+// tell who last changed a file, and undo its own changes to a file: HistoryFrom returns it
+// from the Update's context.
 type History interface {
 	// LastChange returns the newest commit that changed path (slash-separated, from the
 	// repository's root), walking back from the head along first parents. It stops before
@@ -20,6 +25,10 @@ type History interface {
 	// holds (a shallow clone's boundary), and after MaxHistory commits; ok is false when no
 	// commit it looked at changed path.
 	LastChange(path, stop string) (c Commit, ok bool, err error)
+	// Restore puts back in the worktree the content the head has for each of paths
+	// (slash-separated, from the repository's root), undoing what the Update changed in
+	// them so far.
+	Restore(paths ...string) error
 }
 
 // MaxHistory bounds the commits one LastChange looks at.
@@ -46,15 +55,45 @@ func HistoryFrom(ctx context.Context) (History, bool) {
 	return h, ok
 }
 
-// withHistory gives an Update's context the history of head in repo.
-func withHistory(ctx context.Context, repo *git.Repository, head plumbing.Hash) context.Context {
-	return context.WithValue(ctx, historyKey{}, &repoHistory{repo: repo, head: head})
+// withHistory gives an Update's context the history of head in the clone in dir.
+func withHistory(ctx context.Context, repo *git.Repository, dir string, head plumbing.Hash) context.Context {
+	return context.WithValue(ctx, historyKey{}, &repoHistory{repo: repo, dir: dir, head: head})
 }
 
-// repoHistory is the History of head in a clone.
+// repoHistory is the History of head in the clone in dir.
 type repoHistory struct {
 	repo *git.Repository
+	dir  string
 	head plumbing.Hash
+}
+
+func (h *repoHistory) Restore(paths ...string) error {
+	c, err := h.repo.CommitObject(h.head)
+	if err != nil {
+		return err
+	}
+	for _, p := range paths {
+		p = strings.TrimPrefix(path.Clean("/"+p), "/")
+		f, err := c.File(p)
+		if err != nil {
+			return fmt.Errorf("restoring %s: %w", p, err)
+		}
+		if !f.Mode.IsFile() {
+			return fmt.Errorf("restoring %s: not a regular file at %s", p, h.head)
+		}
+		content, err := f.Contents()
+		if err != nil {
+			return fmt.Errorf("restoring %s: %w", p, err)
+		}
+		target := filepath.Join(h.dir, filepath.FromSlash(p))
+		if info, err := os.Lstat(target); err != nil || !info.Mode().IsRegular() {
+			return fmt.Errorf("restoring %s: not a regular file in the worktree", p)
+		}
+		if err := os.WriteFile(target, []byte(content), 0o644); err != nil {
+			return fmt.Errorf("restoring %s: %w", p, err)
+		}
+	}
+	return nil
 }
 
 func (h *repoHistory) LastChange(path, stop string) (Commit, bool, error) {

@@ -81,7 +81,7 @@ func (c *Committer) plan(ctx context.Context, req *Request, rem *remote, tmpl me
 	if err != nil {
 		return res, fmt.Errorf("automation %s: %w", req.Automation, err)
 	}
-	changed, uerr := req.Update(withHistory(ctx, cl.repo, head), dir)
+	changed, uerr := req.Update(withHistory(ctx, cl.repo, cl.dir, head), dir)
 	res.Changed = changed
 	// Leave the worktree at head whatever Update did: reset it if files differ.
 	changes, err := changedFiles(cl.repo, cl.dir, scope, head)
