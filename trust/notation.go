@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -215,15 +214,7 @@ func notationAuthenticityReason(err error, outcome *notation.VerificationOutcome
 // notationLine makes an error one redacted line of at most notationMaxReason bytes.
 func notationLine(err error) string {
 	var none *redact.Secrets
-	line := none.Line(err.Error())
-	if len(line) <= notationMaxReason {
-		return line
-	}
-	cut := notationMaxReason
-	for cut > 0 && !utf8.RuneStart(line[cut]) {
-		cut--
-	}
-	return line[:cut] + "…"
+	return none.Excerpt(err.Error(), notationMaxReason)
 }
 
 func notationPlural(n int) string {

@@ -117,6 +117,12 @@ func (s *Secrets) Line(text string) string {
 	return cut(s.String(flatten(s.String(text))), MaxLen)
 }
 
+// Excerpt returns text redacted and made one line as Line does, cut to at most n bytes
+// (n < MaxLen): a server's answer quoted in a message.
+func (s *Secrets) Excerpt(text string, n int) string {
+	return cut(s.Line(text), n)
+}
+
 // Error returns err with its message redacted as Line does. The result wraps err, so
 // errors.Is and errors.As see the original chain (whose messages are not redacted: print
 // the result, never a cause taken out of it). It returns err itself when there is nothing

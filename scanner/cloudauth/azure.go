@@ -12,7 +12,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"unicode/utf8"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	azcloud "github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
@@ -239,16 +238,8 @@ func entraError(err error, secrets *redact.Secrets) error {
 // azureExcerpt returns s redacted, on one line and cut to maxAzureExcerpt bytes, for a
 // message quoting a server's answer.
 func azureExcerpt(s string, secrets *redact.Secrets) string {
-	s = secrets.Line(s)
-	if s == "" {
+	if s = secrets.Excerpt(s, maxAzureExcerpt); s == "" {
 		return "(empty answer)"
 	}
-	if len(s) <= maxAzureExcerpt {
-		return s
-	}
-	n := maxAzureExcerpt
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
+	return s
 }

@@ -14,7 +14,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"cloud.google.com/go/compute/metadata"
 	"golang.org/x/oauth2"
@@ -356,13 +355,6 @@ func (e *gcpError) Unwrap() error {
 // internal/redact finds without them: authorization values, URL user information, private
 // keys) replaced by REDACTED, made one line and cut to gcpMaxCause bytes.
 func gcpFailed(step string, cause error, secrets []string) error {
-	msg := redact.New(secrets...).Line(cause.Error())
-	if len(msg) > gcpMaxCause {
-		n := gcpMaxCause
-		for n > 0 && !utf8.RuneStart(msg[n]) {
-			n--
-		}
-		msg = msg[:n] + "…"
-	}
+	msg := redact.New(secrets...).Excerpt(cause.Error(), gcpMaxCause)
 	return &gcpError{msg: step + ": " + msg, cause: cause}
 }
