@@ -179,9 +179,9 @@ func (r *reverts) ours(c committer.Commit) bool {
 		c.AuthorName == r.author.Name
 }
 
-// closedUnmerged holds the values of prev, a pull request of the automation that the forge
-// says a person closed without merging, that the policies still have; when it was merged,
-// its values count as adopted.
+// pullRequestGone takes what the forge says of prev, a pull request of the automation that
+// is no longer open: closed without merging by a person, it holds the values it proposed
+// that the policies still have; merged, its values count as adopted.
 func (r *reverts) pullRequestGone(prev *PullRequestInfo, got forge.PullRequest, vals []setter.Value) {
 	if r.ignore || prev == nil {
 		return
