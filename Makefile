@@ -5,7 +5,7 @@
 #   make generate regenerate deepcopy and CRDs after changing api/
 #   make bench    run the benchmarks recorded in BENCHMARKS.md
 GO ?= go
-FUZZTIME ?= 10s
+FUZZTIME ?= 6s
 PKGS := ./...
 
 .PHONY: all build test testdeps vet fmt-check verify-generated generate unit fuzz bench clean

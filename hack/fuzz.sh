@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every native fuzz target of the module for a short time (FUZZTIME, default 10s each).
+# Runs every native fuzz target of the module for a short time (FUZZTIME, default 6s each).
 # Seed corpora run as part of `go test` anyway; this explores beyond them.
 #
 # `go test -fuzz` on a loaded machine sometimes ends a run that found nothing with
@@ -7,7 +7,7 @@
 # input under testdata/fuzz/NAME/; so a target that failed with that message and wrote no
 # new input is run again (twice at most). Any other failure fails at once.
 set -euo pipefail
-fuzztime="${FUZZTIME:-10s}"
+fuzztime="${FUZZTIME:-6s}"
 cd "$(dirname "$0")/.."
 status=0
 log="$(mktemp)"
