@@ -31,6 +31,13 @@ func TestRenewalFailureKeepsTheLogin(t *testing.T) {
 	if ok, failed := fetches.counts(); ok != 1 || failed != 1 {
 		t.Errorf("fetches observed: %d ok, %d failed; want 1 and 1", ok, failed)
 	}
+	// Within the minute after a failed renewal the cloud is not asked again.
+	if _, err := c.scan(ctx, src, image); err != nil {
+		t.Fatal(err)
+	}
+	if ok, failed := fetches.counts(); ok != 1 || failed != 1 {
+		t.Errorf("a scan right after the failed renewal asked again: %d ok, %d failed", ok, failed)
+	}
 
 	clock.Advance(10 * time.Minute) // past the expiry
 	_, err := c.scan(ctx, src, image)

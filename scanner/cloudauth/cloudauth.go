@@ -148,7 +148,7 @@ type Options struct {
 // Cache fetches logins and keeps each until shortly before it expires. One fetch serves
 // every concurrent caller of the same provider, registry and identity. A renewal that fails
 // while the cached login still works keeps the cached one (a scan in flight never fails for
-// a renewal), and is tried again on the next call. A Cache is safe for concurrent use.
+// a renewal), and is tried again a minute later. A Cache is safe for concurrent use.
 type Cache struct {
 	client  *http.Client
 	now     func() time.Time
@@ -219,6 +219,7 @@ func (c *Cache) Login(ctx context.Context, p Provider, registry string, id Ident
 	case r := <-ch:
 		if r.Err != nil {
 			if e != nil && c.now().Before(e.login.Expires) {
+				c.retryLater(key, e)
 				if c.log != nil {
 					c.log.Warn("renewing registry credentials failed; the cached ones still work", "provider", string(p), "registry", registry, "expires", e.login.Expires, "error", r.Err.Error())
 				}
@@ -232,6 +233,24 @@ func (c *Cache) Login(ctx context.Context, p Provider, registry string, id Ident
 			return e.login, nil
 		}
 		return Login{}, fmt.Errorf("getting %s registry credentials for %s%s: %w", p, registry, id.describe(), context.Cause(ctx))
+	}
+}
+
+// renewalRetry is how long a failed renewal waits before the next try, while the cached
+// login still works: scans go on without asking the cloud on each call.
+const renewalRetry = time.Minute
+
+// retryLater puts the next renewal of e, still under key, renewalRetry from now (never
+// after the login expires).
+func (c *Cache) retryLater(key string, e *entry) {
+	next := c.now().Add(renewalRetry)
+	if next.After(e.login.Expires) {
+		next = e.login.Expires
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cur := c.entries[key]; cur == e {
+		c.entries[key] = &entry{login: e.login, renew: next}
 	}
 }
 
