@@ -17,6 +17,7 @@ import (
 const (
 	rejectionTTL = 5 * time.Minute
 	maxVerdicts  = 10000
+	maxVerifiers = 256
 )
 
 // verdicts caches the outcome of signature verifications and the verifiers built for
@@ -51,8 +52,8 @@ func (v *verdicts) verifier(spec *trust.Spec, key string) (trust.Verifier, error
 	if err != nil {
 		return nil, err
 	}
-	if v.verifiers == nil {
-		v.verifiers = map[string]trust.Verifier{}
+	if v.verifiers == nil || len(v.verifiers) >= maxVerifiers {
+		v.verifiers = map[string]trust.Verifier{} // specs that changed leave theirs behind
 	}
 	v.verifiers[key] = ver
 	return ver, nil
