@@ -81,7 +81,10 @@ func FuzzURL(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		got := URL(s)
 		if u, err := url.Parse(s); err == nil && u.User != nil && strings.Contains(s, "://") {
-			if p, ok := u.User.Password(); ok && len(p) >= MinSecretLen && strings.Contains(got, u.User.String()+"@") {
+			// The rest of the URL may repeat the user information's text ("//:pw@/:pw@"):
+			// only keeping as many copies as s has is a leak.
+			info := u.User.String() + "@"
+			if p, ok := u.User.Password(); ok && len(p) >= MinSecretLen && strings.Count(got, info) > 0 && strings.Count(got, info) >= strings.Count(s, info) {
 				t.Errorf("URL(%q) = %q keeps the user information", s, got)
 			}
 		}
