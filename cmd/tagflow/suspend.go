@@ -69,9 +69,11 @@ func newResumeCmd() *cobra.Command {
 		Use:   "resume KIND NAME [-n NS] [--data-dir D | --kubeconfig K [--context C]]",
 		Short: "Resume an object suspended with tagflow suspend",
 		Long: `Resume ends the suspension "tagflow suspend" made, in the "tagflow run" serving
---data-dir: the object runs again at once (a resumed automation commits what waited). With
---kubeconfig or --context it clears the spec.suspend of the object in that cluster and
-requests a reconcile.`,
+--data-dir: the object runs again at once (a resumed automation commits what waited). For
+an automation it also releases the holds on values a person reverted (spec.update.onRevert),
+so that its next run sets them again. With --kubeconfig or --context it clears the
+spec.suspend of the object in that cluster and requests a reconcile (releasing the
+automation's holds with it).`,
 		Example: `  tagflow resume automation fleet -n flux-system`,
 		Args:    cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
