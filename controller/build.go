@@ -145,6 +145,8 @@ type builder struct {
 	problems    map[automation.ObjectID]*problem
 	generations map[automation.ObjectID]int64
 	configs     map[automation.ObjectID]any
+	// accounts are the ServiceAccounts read for cloud identities, once per build.
+	accounts map[types.NamespacedName]*corev1.ServiceAccount
 }
 
 func (b *builder) convert(o *objects) automation.Config {

@@ -44,15 +44,12 @@ func (l cloudLogins) CloudSource(p cloudauth.Provider, namespace, account string
 	if account == "" {
 		return &cloudauth.Source{Cache: c.opts.Cloud, Provider: p}, nil
 	}
-	var sa corev1.ServiceAccount
 	key := types.NamespacedName{Namespace: namespace, Name: account}
-	if err := c.reader.Get(l.b.ctx, key, &sa); err != nil {
-		if apierrors.IsNotFound(err) {
-			return nil, fmt.Errorf("ServiceAccount %s not found", key)
-		}
-		return nil, fmt.Errorf("reading ServiceAccount %s: %w", key, err)
+	sa, err := l.account(key)
+	if err != nil {
+		return nil, err
 	}
-	id, err := identityOf(p, &sa)
+	id, err := identityOf(p, sa)
 	if err != nil {
 		return nil, err
 	}
@@ -71,6 +68,25 @@ type serviceAccountTokens struct {
 // Token implements cloudauth.TokenSource.
 func (s serviceAccountTokens) Token(ctx context.Context, audience string) (string, error) {
 	return s.c.serviceAccountToken(ctx, s.key, audience)
+}
+
+// account reads ServiceAccount key, once per build: a fleet's repositories often share one.
+func (l cloudLogins) account(key types.NamespacedName) (*corev1.ServiceAccount, error) {
+	if sa, ok := l.b.accounts[key]; ok {
+		return sa, nil
+	}
+	var sa corev1.ServiceAccount
+	if err := l.b.c.reader.Get(l.b.ctx, key, &sa); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, fmt.Errorf("ServiceAccount %s not found", key)
+		}
+		return nil, fmt.Errorf("reading ServiceAccount %s: %w", key, err)
+	}
+	if l.b.accounts == nil {
+		l.b.accounts = map[types.NamespacedName]*corev1.ServiceAccount{}
+	}
+	l.b.accounts[key] = &sa
+	return &sa, nil
 }
 
 // identityOf reads the cloud identity of provider p from a ServiceAccount's annotations.
