@@ -264,8 +264,12 @@ func heldSummary(holds []RevertHold) string {
 	for i, h := range holds {
 		parts[i] = h.String()
 	}
-	return "not setting again what a person undid: " + strings.Join(parts, "; ")
+	return RevertHeldNote + ": " + strings.Join(parts, "; ")
 }
+
+// RevertHeldNote starts the Held summary of an automation with revert holds, which its
+// status message also carries.
+const RevertHeldNote = "not setting again what a person undid"
 
 // ReleaseHolds forgets the revert holds of automation id (tagflow resume), and that it had
 // adopted their values, so that its next run sets those values again. It returns the holds

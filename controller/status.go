@@ -564,6 +564,12 @@ func (c *Controller) policyEvents(before, after *v1.ImagePolicy) {
 	if a, b := readyOf(after.Status.Conditions), readyOf(before.Status.Conditions); a != nil && a.Reason == v1.SuspendedReason && (b == nil || b.Reason != v1.SuspendedReason) {
 		c.events.Eventf(after, nil, "Normal", v1.SuspendedReason, "Suspend", "%s", a.Message)
 	}
+	if a, b := readyOf(after.Status.Conditions), readyOf(before.Status.Conditions); a != nil && a.Status == metav1.ConditionTrue &&
+		strings.Contains(a.Message, " skipped: ") && (b == nil || b.Message != a.Message) {
+		// Tags the policy passed over: a missing platform, or a signature spec.verify
+		// does not trust, each with the reason.
+		c.events.Eventf(after, nil, "Normal", "TagsSkipped", "Evaluate", "%s", a.Message)
+	}
 	b, a := before.Status.LatestRef, after.Status.LatestRef
 	if a == nil || (b != nil && *a == *b) {
 		return
@@ -577,6 +583,11 @@ func (c *Controller) policyEvents(before, after *v1.ImagePolicy) {
 
 func (c *Controller) automationEvents(before, after *v1.ImageUpdateAutomation) {
 	c.failureEvent(after, before.Status.Conditions, after.Status.Conditions)
+	if a, b := readyOf(after.Status.Conditions), readyOf(before.Status.Conditions); a != nil &&
+		strings.Contains(a.Message, automation.RevertHeldNote) && (b == nil || b.Message != a.Message) {
+		// A person's revert the automation leaves alone (spec.update.onRevert).
+		c.events.Eventf(after, nil, "Normal", "RevertHeld", "Hold", "%s", a.Message)
+	}
 	if a := after.Status.LastPushCommit; a != "" && a != before.Status.LastPushCommit {
 		c.events.Eventf(after, nil, "Normal", v1.SucceededReason, "Push", "pushed commit %s to branch %s", short(a), after.Status.LastPushBranch)
 	}

@@ -7,7 +7,9 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1 "github.com/tagflow/tagflow/api/v1"
 	"github.com/tagflow/tagflow/internal/testbed"
@@ -48,4 +50,18 @@ func TestPolicyVerify(t *testing.T) {
 	if !strings.Contains(cond.Message, "1.1.0 skipped: unsigned") {
 		t.Errorf("Ready message %q does not say why 1.1.0 was skipped", cond.Message)
 	}
+	eventually(t, 30*time.Second, "the TagsSkipped event", func() (bool, string) {
+		var evs eventsv1.EventList
+		if err := k8s.List(context.Background(), &evs, client.InNamespace(ns)); err != nil {
+			return false, err.Error()
+		}
+		var seen []string
+		for _, e := range evs.Items {
+			seen = append(seen, e.Reason+":"+e.Note)
+			if e.Regarding.Kind == v1.ImagePolicyKind && e.Reason == "TagsSkipped" && strings.Contains(e.Note, "1.1.0 skipped: unsigned") {
+				return true, ""
+			}
+		}
+		return false, strings.Join(seen, "; ")
+	})
 }
