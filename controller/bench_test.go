@@ -153,8 +153,9 @@ func buildTagflow(b *testing.B) string {
 	_, file, _, _ := runtime.Caller(0)
 	root := filepath.Join(filepath.Dir(file), "..")
 	bin := filepath.Join(b.TempDir(), "tagflow")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/tagflow")
+	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, "./cmd/tagflow") // as make vet compiles it
 	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		b.Fatalf("go build: %v\n%s", err, out)
 	}

@@ -176,11 +176,7 @@ func BenchmarkIdle(b *testing.B) {
 		b.Skip("one idle window per run: run with -benchtime 1x")
 	}
 	tmp := b.TempDir()
-	bin := filepath.Join(tmp, "tagflow")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		b.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildBinary(b)
 	ticks := clockTicks()
 
 	addr := fmt.Sprintf("127.0.0.1:%d", testbed.FreePort(b))

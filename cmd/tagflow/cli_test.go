@@ -162,15 +162,26 @@ func TestVersion(t *testing.T) {
 	}
 }
 
+// buildBinary builds cmd/tagflow into a temporary directory as the Dockerfile and `make vet`
+// compile it (CGO_ENABLED=0, -trimpath), so that the three share their packages in the build
+// cache.
+func buildBinary(tb testing.TB) string {
+	tb.Helper()
+	bin := filepath.Join(tb.TempDir(), "tagflow")
+	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, ".")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		tb.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
 // TestBinaryExitStatus checks the exit statuses of the CLI contract on the built binary.
 func TestBinaryExitStatus(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	bin := filepath.Join(t.TempDir(), "tagflow")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildBinary(t)
 	tags := filepath.Join(t.TempDir(), "tags.txt")
 	if err := os.WriteFile(tags, []byte("1.0.0\n1.4.2\n"), 0o644); err != nil {
 		t.Fatal(err)

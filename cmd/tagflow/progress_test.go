@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -76,10 +75,7 @@ func TestIntegrationProgressOnTerminal(t *testing.T) {
 	if err != nil {
 		t.Fatalf("script(1) (util-linux) is needed to give tagflow a terminal: %v", err)
 	}
-	bin := filepath.Join(t.TempDir(), "tagflow")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildBinary(t)
 	args := []string{bin, "plan", "-f", e.objects, "--secrets-dir", e.secrets, "--data-dir", e.dataDir}
 	cmd := exec.Command(script, "-qec", strings.Join(args, " "), "/dev/null")
 	cmd.Env = append(os.Environ(), "TERM=xterm")

@@ -135,10 +135,7 @@ type runProcess struct {
 // arguments; the process is killed when the test ends.
 func startRunProcess(t *testing.T, e *e2e, extra ...string) *runProcess {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "tagflow")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildBinary(t)
 	p := &runProcess{exited: make(chan struct{})}
 	p.cmd = exec.Command(bin, append([]string{"run", "-f", e.objects, "--secrets-dir", e.secrets, "--data-dir", e.dataDir}, extra...)...)
 	p.cmd.Stdout, p.cmd.Stderr = io.Discard, &p.stderr
