@@ -5,7 +5,7 @@
 # Each package's test binary is built once, instrumented for fuzzing (`go test -c -fuzz`),
 # and runs each of its targets from the package's directory with the fuzz cache `go test`
 # would use: `go test -fuzz` per target linked the binary again and spent about 5 seconds
-# before fuzzing began, 46 times.
+# before fuzzing began, for each of the 44 targets.
 #
 # Fuzzing on a loaded machine sometimes ends a run that found nothing with
 # "context deadline exceeded" and exit status 1. A real finding always writes the failing
