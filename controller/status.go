@@ -15,6 +15,7 @@ import (
 
 	v1 "github.com/tagflow/tagflow/api/v1"
 	"github.com/tagflow/tagflow/automation"
+	"github.com/tagflow/tagflow/policy"
 	"github.com/tagflow/tagflow/webhook"
 )
 
@@ -565,7 +566,7 @@ func (c *Controller) policyEvents(before, after *v1.ImagePolicy) {
 		c.events.Eventf(after, nil, "Normal", v1.SuspendedReason, "Suspend", "%s", a.Message)
 	}
 	if a, b := readyOf(after.Status.Conditions), readyOf(before.Status.Conditions); a != nil && a.Status == metav1.ConditionTrue &&
-		strings.Contains(a.Message, " skipped: ") && (b == nil || b.Message != a.Message) {
+		strings.Contains(a.Message, policy.SkippedMark) && (b == nil || b.Message != a.Message) {
 		// Tags the policy passed over: a missing platform, or a signature spec.verify
 		// does not trust, each with the reason.
 		c.events.Eventf(after, nil, "Normal", "TagsSkipped", "Evaluate", "%s", a.Message)

@@ -115,11 +115,15 @@ type Skip struct {
 	Reason string
 }
 
+// SkippedMark follows the tag in a Skip's text, and so marks a status message that names
+// skipped tags.
+const SkippedMark = " skipped: "
+
 // String is e.g. "1.4.0 skipped: no linux/arm64 image (has linux/amd64)", or
 // "1.4.0 skipped: unsigned: no cosign signature".
 func (s Skip) String() string {
 	if s.Reason != "" {
-		return s.Tag + " skipped: " + s.Reason
+		return s.Tag + SkippedMark + s.Reason
 	}
 	has := "names no platform"
 	if len(s.Has) > 0 {
@@ -129,7 +133,7 @@ func (s Skip) String() string {
 	if len(s.Missing) > 1 {
 		noun = "images"
 	}
-	return fmt.Sprintf("%s skipped: no %s %s (%s)", s.Tag, strings.Join(s.Missing, ", "), noun, has)
+	return fmt.Sprintf("%s%sno %s %s (%s)", s.Tag, SkippedMark, strings.Join(s.Missing, ", "), noun, has)
 }
 
 // required is one platform of a policy: as written and normalised.
